@@ -1,0 +1,110 @@
+"""The `todo-api` command: serve, migrate, rollback."""
+
+import argparse
+import logging
+import sys
+
+import psycopg
+from pydantic import SecretStr
+
+from api.settings import ConfigError, Settings, load_settings
+
+log = logging.getLogger("api")
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="todo-api",
+        description="Multi-user task API on PostgreSQL. Configured by environment variables "
+        "(or .env): DATABASE_URL, MIGRATION_DATABASE_URL, BETTER_AUTH_SECRET, FRONTEND_URL, "
+        "HOST, PORT, POOL_MIN_SIZE, POOL_MAX_SIZE, POOL_TIMEOUT, LOG_LEVEL, DATA_DIR.",
+    )
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser(
+        "serve",
+        help="migrate the database, then serve HTTP",
+        description="Serves the API on HOST:PORT. Without DATABASE_URL, starts an embedded "
+        "PostgreSQL with its data in DATA_DIR (default .data) and a development secret.",
+    )
+    serve.add_argument("--no-migrate", action="store_true", help="do not migrate before serving")
+    commands.add_parser("migrate", help="apply pending migrations, functions and policies")
+    rollback = commands.add_parser("rollback", help="roll back the newest migration")
+    rollback.add_argument("--all", action="store_true", help="roll back every migration")
+    return top
+
+
+def serve(settings: Settings, *, run_migrations: bool) -> None:
+    import uvicorn
+
+    from api import embedded
+    from api.main import create_app
+    from api.migrate import migrate
+
+    server = None
+    try:
+        if settings.database_url is None:
+            server = embedded.start(settings.data_dir)
+            database_url = migration_url = server.url
+            log.info(
+                "embedded PostgreSQL: data in %s",
+                settings.data_dir.resolve() / "postgres",
+            )
+            if settings.better_auth_secret is None:
+                secret = embedded.development_secret(settings.data_dir)
+                settings = settings.model_copy(update={"better_auth_secret": SecretStr(secret)})
+                log.warning(
+                    "BETTER_AUTH_SECRET is not set: using a development secret kept in %s; "
+                    "set your own before anyone else uses this service",
+                    settings.data_dir / "dev-secret",
+                )
+        else:
+            database_url = settings.database_url
+            migration_url = settings.owner_database_url or database_url
+        settings.secret  # noqa: B018 - fails with one line when missing
+        if run_migrations:
+            applied = migrate(migration_url)
+            log.info("migrations applied: %s", ", ".join(applied) or "none pending")
+        base = f"http://{settings.host}:{settings.port}"
+        log.info("serving on %s; API docs at %s/docs", base, base)
+        uvicorn.run(
+            create_app(settings, database_url),
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+        )
+    finally:
+        if server is not None:
+            server.stop()
+            log.info("embedded PostgreSQL stopped")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        logging.basicConfig(
+            level=settings.log_level.upper(), format="%(levelname)s:     %(message)s"
+        )
+        logging.getLogger("yoyo").setLevel(logging.WARNING)
+        if args.command == "serve":
+            serve(settings, run_migrations=not args.no_migrate)
+            return
+        from api.migrate import migrate, rollback
+
+        url = settings.owner_database_url
+        if url is None:
+            raise ConfigError("DATABASE_URL (or MIGRATION_DATABASE_URL) is not set")
+        if args.command == "migrate":
+            print("applied:", ", ".join(migrate(url)) or "nothing pending")
+        else:
+            print(
+                "rolled back:",
+                ", ".join(rollback(url, all_steps=args.all)) or "nothing",
+            )
+    except ConfigError as exc:
+        sys.exit(f"todo-api: {exc}")
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "no answer"
+        sys.exit(f"todo-api: cannot reach the database: {reason}")
+    except KeyboardInterrupt:
+        sys.exit(130)

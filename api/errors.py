@@ -1,0 +1,99 @@
+"""Every error leaves as JSON with a `detail`, with the status that names the caller's mistake.
+
+Errors raised by PostgreSQL carry their HTTP meaning in the SQLSTATE: `PTxyz` is HTTP xyz (as in
+PostgREST), and a few standard codes map to the statuses below. Anything else is a 500 whose body
+says nothing about the internals; the log keeps the details.
+"""
+
+import logging
+
+import psycopg
+from fastapi import FastAPI, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
+from starlette.exceptions import HTTPException
+
+log = logging.getLogger("api.errors")
+
+HTTP_BY_SQLSTATE = {
+    "42501": status.HTTP_403_FORBIDDEN,  # insufficient_privilege: a grant or policy said no
+    "23505": status.HTTP_409_CONFLICT,  # unique_violation
+    "23503": status.HTTP_422_UNPROCESSABLE_CONTENT,  # foreign_key_violation
+    "23502": status.HTTP_422_UNPROCESSABLE_CONTENT,  # not_null_violation
+    "23514": status.HTTP_422_UNPROCESSABLE_CONTENT,  # check_violation
+    "22001": status.HTTP_422_UNPROCESSABLE_CONTENT,  # string_data_right_truncation
+    "22003": status.HTTP_422_UNPROCESSABLE_CONTENT,  # numeric_value_out_of_range
+}
+RETRY_AFTER_SECONDS = "5"
+
+
+def status_for_sqlstate(sqlstate: str | None) -> int:
+    code = sqlstate or ""
+    if code.startswith("PT") and code[2:].isdigit():
+        return int(code[2:])
+    return HTTP_BY_SQLSTATE.get(code, status.HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+def unavailable() -> JSONResponse:
+    return JSONResponse(
+        {"detail": "Database unavailable, retry later"},
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": RETRY_AFTER_SECONDS},
+    )
+
+
+def internal_error() -> JSONResponse:
+    return JSONResponse({"detail": "Internal server error"}, status.HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+async def database_error(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, psycopg.OperationalError):
+        log.warning("database unreachable: %s", exc)
+        return unavailable()
+    assert isinstance(exc, psycopg.Error)
+    code = status_for_sqlstate(exc.sqlstate)
+    if code >= 500:
+        log.error(
+            "database error %s on %s %s",
+            exc.sqlstate,
+            request.method,
+            request.url.path,
+            exc_info=exc,
+        )
+        return internal_error()
+    return JSONResponse({"detail": exc.diag.message_primary or "Request refused"}, code)
+
+
+async def pool_timeout(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("no database connection within the pool timeout: %s", exc)
+    return unavailable()
+
+
+async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    if any(error.get("type") == "json_invalid" for error in errors):
+        return JSONResponse({"detail": "Malformed JSON body"}, status.HTTP_400_BAD_REQUEST)
+    # The submitted values are not echoed back: they may be large, or secret.
+    detail = [{"type": e["type"], "loc": e["loc"], "msg": e["msg"]} for e in errors]
+    return JSONResponse({"detail": jsonable_encoder(detail)}, status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+
+
+async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return internal_error()
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(psycopg.Error, database_error)
+    app.add_exception_handler(PoolTimeout, pool_timeout)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected_error)

@@ -1,0 +1,65 @@
+"""Assembles the application: settings, pool, middleware, error handlers, routes."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from api import errors
+from api.db import create_pool, open_pool
+from api.routes import meta, tasks
+from api.settings import Settings
+
+MAX_BODY_BYTES = 64 * 1024
+
+DESCRIPTION = """
+Per-user task lists on PostgreSQL. Every request carries `Authorization: Bearer <JWT>`;
+PostgreSQL's row-level security decides what the caller can see and change.
+
+Single-task responses carry an `ETag` (the task's version). Send it back in `If-Match` on
+PUT, PATCH and DELETE to get 412 instead of overwriting someone else's change.
+"""
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async with create_pool(app.state.settings, app.state.conninfo) as pool:
+        await open_pool(pool)
+        app.state.pool = pool
+        yield
+
+
+def create_app(settings: Settings, conninfo: str | None = None) -> FastAPI:
+    """`conninfo` overrides settings.database_url (the embedded server's URL, a test database)."""
+    app = FastAPI(
+        title="todo-api",
+        version=version("todo-api"),
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        max_body_size=MAX_BODY_BYTES,
+    )
+    app.state.settings = settings
+    app.state.conninfo = conninfo or settings.database_url
+    settings.secret  # noqa: B018 - refuse to build an app that cannot verify tokens
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.frontend_url,
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=["Authorization", "Content-Type", "If-Match"],
+        expose_headers=["ETag", "Location", "Retry-After"],
+    )
+    errors.install(app)
+    app.include_router(meta.router)
+    app.include_router(tasks.router, prefix="/api/tasks", tags=["tasks"])
+    app.include_router(tasks.router, prefix="/tasks", tags=["tasks"], include_in_schema=False)
+    for per_user in (tasks.router, tasks.complete_router):
+        app.include_router(
+            per_user,
+            prefix="/api/{user_id}/tasks",
+            dependencies=[Depends(tasks.same_user)],
+            include_in_schema=False,
+        )
+    return app

@@ -1,0 +1,57 @@
+"""What a person or an orchestrator asks of the service itself: who it is, is it alive, is it
+ready to serve (its database answers)."""
+
+import asyncio
+from importlib.metadata import version
+from typing import Any
+
+import psycopg
+from fastapi import APIRouter, Request, status
+from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
+
+from api.models import ErrorResponse
+
+READY_TIMEOUT_SECONDS = 2.0
+
+router = APIRouter(tags=["service"])
+
+
+@router.get("/", summary="Name, version and links")
+async def root() -> dict[str, Any]:
+    return {
+        "name": "todo-api",
+        "version": version("todo-api"),
+        "links": {
+            "docs": "/docs",
+            "redoc": "/redoc",
+            "openapi": "/openapi.json",
+            "health": "/healthz",
+            "ready": "/readyz",
+            "tasks": "/api/tasks",
+        },
+    }
+
+
+@router.get("/healthz", summary="Liveness: the process answers")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness: the database answers",
+    responses={503: {"model": ErrorResponse, "description": "The database does not answer"}},
+)
+async def readyz(request: Request) -> Any:
+    try:
+        async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+            async with request.app.state.pool.connection() as conn:
+                await conn.execute("select")
+    except (psycopg.Error, PoolTimeout, TimeoutError):
+        return JSONResponse(
+            {"detail": "Database unavailable"},
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "5"},
+        )
+    return {"status": "ready"}

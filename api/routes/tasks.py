@@ -1,0 +1,308 @@
+"""The tasks resource. Each handler runs one statement in the request's transaction; row-level
+security decides which rows exist for the caller, so there is no ownership check here, and a
+task of someone else's is simply not found. PostgreSQL renders the JSON (app.task_json)."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, NoReturn
+
+import psycopg
+from fastapi import (
+    APIRouter,
+    Depends,
+    Header,
+    HTTPException,
+    Path,
+    Request,
+    Response,
+    status,
+)
+from psycopg import sql
+
+from api.deps import CurrentUserId, Tx
+from api.models import ErrorResponse, TaskCreate, TaskPatch, TaskPublic, TaskReplace
+
+MAX_ID = 2**63 - 1
+TaskId = Annotated[int, Path(ge=1, le=MAX_ID, description="The task's id.")]
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description='The ETag of the version the client last read, e.g. "3", or *; '
+        "412 when the task has changed since.",
+    ),
+]
+
+LIST_TASKS = """
+select coalesce(json_agg(app.task_json(t) order by t.id), '[]')::text
+  from app.tasks as t
+"""
+GET_TASK = "select t.version, app.task_json(t)::text from app.tasks as t where t.id = %(id)s"
+CREATE_TASK = """
+insert into app.tasks as t (title, description, completed)
+values (%(title)s, %(description)s, %(completed)s)
+returning t.id, t.version, app.task_json(t)::text
+"""
+# version := the expected one (or unchanged): the stamp_row trigger refuses a stale one (PT409).
+REPLACE_TASK = """
+update app.tasks as t
+   set title = %(title)s, description = %(description)s, completed = %(completed)s,
+       version = coalesce(%(version)s, t.version)
+ where t.id = %(id)s
+returning t.version, app.task_json(t)::text
+"""
+PATCH_TASK = sql.SQL("""
+update app.tasks as t
+   set {changes}, version = coalesce(%(version)s, t.version)
+ where t.id = %(id)s
+returning t.version, app.task_json(t)::text
+""")
+TOGGLE_TASK = """
+update app.tasks as t
+   set completed = not t.completed, version = coalesce(%(version)s, t.version)
+ where t.id = %(id)s
+returning t.version, app.task_json(t)::text
+"""
+DELETE_TASK = """
+delete from app.tasks as t
+ where t.id = %(id)s and (%(version)s::integer is null or t.version = %(version)s::integer)
+returning t.id
+"""
+TASK_EXISTS = "select true from app.tasks as t where t.id = %(id)s"
+
+JSON = "application/json"
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status.HTTP_401_UNAUTHORIZED: {
+        "model": ErrorResponse,
+        "description": "Missing or bad token",
+    },
+    status.HTTP_503_SERVICE_UNAVAILABLE: {
+        "model": ErrorResponse,
+        "description": "Database unreachable; retry after Retry-After seconds",
+    },
+}
+NOT_FOUND = {status.HTTP_404_NOT_FOUND: {"model": ErrorResponse, "description": "No such task"}}
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    **NOT_FOUND,
+    status.HTTP_400_BAD_REQUEST: {
+        "model": ErrorResponse,
+        "description": "Malformed JSON",
+    },
+    status.HTTP_409_CONFLICT: {
+        "model": ErrorResponse,
+        "description": "The body's version is stale",
+    },
+    status.HTTP_412_PRECONDITION_FAILED: {
+        "model": ErrorResponse,
+        "description": "If-Match does not match the task's current ETag",
+    },
+    status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: {
+        "model": ErrorResponse,
+        "description": "The body is not application/json",
+    },
+}
+ETAG_HEADER = {"ETag": {"description": "The task's version, quoted", "schema": {"type": "string"}}}
+
+
+def require_json(request: Request) -> None:
+    """415 for a body that is not JSON (FastAPI would try to validate its bytes)."""
+    content_type = request.headers.get("content-type", "")
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type != JSON and not media_type.endswith("+json"):
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            detail="Request body must be application/json",
+        )
+
+
+def not_found() -> NoReturn:
+    raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Task not found")
+
+
+def precondition(if_match: str | None, body_version: int | None) -> tuple[int | None, int]:
+    """The version a write must find, and the status to answer when it does not: If-Match
+    (412) wins over a `version` in the body (409). `*` asks only that the task exists."""
+    if if_match is None:
+        return body_version, status.HTTP_409_CONFLICT
+    tag = if_match.strip()
+    if tag == "*":
+        return None, status.HTTP_412_PRECONDITION_FAILED
+    if len(tag) >= 3 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit():
+        return int(tag[1:-1]), status.HTTP_412_PRECONDITION_FAILED
+    if tag.startswith('W/"'):  # a weak tag never matches under If-Match's strong comparison
+        raise HTTPException(status.HTTP_412_PRECONDITION_FAILED, detail="Precondition failed")
+    raise HTTPException(
+        status.HTTP_400_BAD_REQUEST,
+        detail='If-Match must be one ETag such as "3", or *',
+    )
+
+
+@contextmanager
+def stale_answers(code: int) -> Iterator[None]:
+    """Turns the trigger's stale-version refusal (PT409) into `code`."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        if exc.sqlstate == "PT409":
+            detail = (
+                "Precondition failed: the task has changed"
+                if code == status.HTTP_412_PRECONDITION_FAILED
+                else "Version conflict: the task has changed, read it again"
+            )
+            raise HTTPException(code, detail=detail) from None
+        raise
+
+
+def task_response(version: int, body: str, code: int = status.HTTP_200_OK) -> Response:
+    return Response(body, code, media_type=JSON, headers={"ETag": f'"{version}"'})
+
+
+async def write_one(
+    tx: Tx, query: sql.Composable | str, params: dict[str, Any], code: int
+) -> Response:
+    with stale_answers(code):
+        cur = await tx.execute(query, params)  # type: ignore[arg-type]
+        row = await cur.fetchone()
+    if row is None:
+        not_found()
+    return task_response(*row)
+
+
+router = APIRouter(responses=ERRORS)
+Body = [Depends(require_json)]
+
+
+@router.get("", response_model=list[TaskPublic], summary="List the caller's tasks")
+async def list_tasks(tx: Tx) -> Response:
+    """All of the caller's tasks, oldest first; an empty array when there are none."""
+    cur = await tx.execute(LIST_TASKS)
+    row = await cur.fetchone()
+    assert row is not None
+    return Response(row[0], media_type=JSON)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TaskPublic,
+    dependencies=Body,
+    responses={
+        status.HTTP_201_CREATED: {
+            "headers": {
+                **ETAG_HEADER,
+                "Location": {
+                    "description": "The new task's URL",
+                    "schema": {"type": "string"},
+                },
+            }
+        },
+        **WRITE_ERRORS,
+    },
+    summary="Create a task",
+)
+async def create_task(tx: Tx, task: TaskCreate) -> Response:
+    cur = await tx.execute(CREATE_TASK, task.model_dump())
+    row = await cur.fetchone()
+    assert row is not None
+    task_id, version, body = row
+    response = task_response(version, body, status.HTTP_201_CREATED)
+    response.headers["Location"] = f"/api/tasks/{task_id}"
+    return response
+
+
+@router.get(
+    "/{task_id}",
+    response_model=TaskPublic,
+    responses={200: {"headers": ETAG_HEADER}, **NOT_FOUND},
+    summary="Get a task",
+)
+async def get_task(tx: Tx, task_id: TaskId) -> Response:
+    cur = await tx.execute(GET_TASK, {"id": task_id})
+    row = await cur.fetchone()
+    if row is None:
+        not_found()
+    return task_response(*row)
+
+
+@router.put(
+    "/{task_id}",
+    response_model=TaskPublic,
+    dependencies=Body,
+    responses={200: {"headers": ETAG_HEADER}, **WRITE_ERRORS},
+    summary="Replace a task",
+)
+async def replace_task(
+    tx: Tx, task_id: TaskId, task: TaskReplace, if_match: IfMatch = None
+) -> Response:
+    version, code = precondition(if_match, task.version)
+    params = {**task.model_dump(), "id": task_id, "version": version}
+    return await write_one(tx, REPLACE_TASK, params, code)
+
+
+@router.patch(
+    "/{task_id}",
+    response_model=TaskPublic,
+    dependencies=Body,
+    responses={200: {"headers": ETAG_HEADER}, **WRITE_ERRORS},
+    summary="Change some fields of a task",
+)
+async def patch_task(
+    tx: Tx, task_id: TaskId, patch: TaskPatch, if_match: IfMatch = None
+) -> Response:
+    version, code = precondition(if_match, patch.version)
+    changes = patch.changes()
+    query = PATCH_TASK.format(
+        changes=sql.SQL(", ").join(
+            sql.SQL("{} = {}").format(sql.Identifier(name), sql.Placeholder(name))
+            for name in changes
+        )
+    )
+    return await write_one(tx, query, {**changes, "id": task_id, "version": version}, code)
+
+
+@router.patch(
+    "/{task_id}/toggle",
+    response_model=TaskPublic,
+    responses={200: {"headers": ETAG_HEADER}, **WRITE_ERRORS},
+    summary="Flip a task's completed flag",
+)
+async def toggle_task(tx: Tx, task_id: TaskId, if_match: IfMatch = None) -> Response:
+    """Atomic in the database: two toggles never read the same value."""
+    version, code = precondition(if_match, None)
+    return await write_one(tx, TOGGLE_TASK, {"id": task_id, "version": version}, code)
+
+
+@router.delete(
+    "/{task_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses={**NOT_FOUND, status.HTTP_412_PRECONDITION_FAILED: WRITE_ERRORS[412]},
+    summary="Delete a task",
+)
+async def delete_task(tx: Tx, task_id: TaskId, if_match: IfMatch = None) -> Response:
+    version, code = precondition(if_match, None)
+    params = {"id": task_id, "version": version}
+    cur = await tx.execute(DELETE_TASK, params)
+    if await cur.fetchone() is None:
+        cur = await tx.execute(TASK_EXISTS, params)
+        if await cur.fetchone() is None:
+            not_found()
+        raise HTTPException(code, detail="Precondition failed: the task has changed")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def same_user(
+    user_id: Annotated[str, Path(description="Must be the caller's id.")],
+    caller: CurrentUserId,
+) -> None:
+    """The hackathon form names the user in the path; it may only name the caller."""
+    if user_id != caller:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Not your tasks")
+
+
+# The hackathon form: /api/{user_id}/tasks[...] runs the same handlers behind same_user, and names
+# toggle /complete.
+complete_router = APIRouter()
+complete_router.add_api_route(
+    "/{task_id}/complete", toggle_task, methods=["PATCH"], response_model=TaskPublic
+)

@@ -1,0 +1,103 @@
+"""The service's configuration: one Settings object, read from the environment and `.env`."""
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MIN_SECRET_LENGTH = 32
+MAKE_A_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'  # noqa: S105 - a command, not a secret
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL the service connects with; none starts an embedded PostgreSQL.",
+    )
+    migration_database_url: str | None = Field(
+        default=None,
+        description="URL of a role allowed to run DDL; defaults to DATABASE_URL.",
+    )
+    better_auth_secret: SecretStr | None = Field(
+        default=None,
+        description="HS256 key shared with the frontend; at least 32 characters.",
+    )
+    frontend_url: Annotated[list[str], NoDecode] = Field(
+        default=["http://localhost:3000"], description="CORS origins, comma-separated."
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    pool_min_size: int = Field(default=2, ge=0)
+    pool_max_size: int = Field(default=10, ge=1)
+    pool_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds a request waits for a connection before a 503.",
+    )
+    log_level: str = "info"
+    data_dir: Path = Field(
+        default=Path(".data"),
+        description="Where the embedded PostgreSQL and dev secret live.",
+    )
+
+    @field_validator("frontend_url", mode="before")
+    @classmethod
+    def split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("better_auth_secret")
+    @classmethod
+    def long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET_LENGTH:
+            raise ValueError(
+                f"must be at least {MIN_SECRET_LENGTH} characters; make one with: {MAKE_A_SECRET}"
+            )
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def known_level(cls, value: str) -> str:
+        level = value.lower()
+        if level not in {"critical", "error", "warning", "info", "debug"}:
+            raise ValueError("must be one of critical, error, warning, info, debug")
+        return level
+
+    @field_validator("pool_max_size")
+    @classmethod
+    def max_not_below_min(cls, value: int, info: object) -> int:
+        data = getattr(info, "data", {})
+        if value < data.get("pool_min_size", 0):
+            raise ValueError("must not be smaller than POOL_MIN_SIZE")
+        return value
+
+    @property
+    def secret(self) -> str:
+        if self.better_auth_secret is None:
+            raise ConfigError(f"BETTER_AUTH_SECRET is not set; make one with: {MAKE_A_SECRET}")
+        return self.better_auth_secret.get_secret_value()
+
+    @property
+    def owner_database_url(self) -> str | None:
+        return self.migration_database_url or self.database_url
+
+
+class ConfigError(Exception):
+    """A misconfiguration, described in one line a person can act on."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Reads the settings, turning pydantic's report into one ConfigError line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']).upper() or 'settings'}: "
+            f"{error['msg'].removeprefix('Value error, ')}"
+            for error in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from None

@@ -1,0 +1,12 @@
+-- A user sees only their own row and may create only it (on first sight, in
+-- app.begin_request). Deleting a user is an owner's job; it cascades to their tasks.
+drop policy if exists select_self on app.users;
+create policy select_self on app.users for select to app_user
+  using (id = (select app.current_user_id()));
+
+drop policy if exists insert_self on app.users;
+create policy insert_self on app.users for insert to app_user
+  with check (id = (select app.current_user_id()));
+
+create or replace trigger _100_stamp_row before update on app.users
+  for each row execute function app_private.tg_users__stamp_row();

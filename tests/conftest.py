@@ -1,0 +1,91 @@
+"""Test databases: one template per test process, built by the real migration path, and a fresh
+clone of it for every test, so tests may commit and never see each other's rows."""
+
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import psycopg
+import pytest
+from fastapi import FastAPI
+from pydantic import SecretStr
+from pytest_postgresql.janitor import DatabaseJanitor
+
+from api.main import create_app
+from api.migrate import migrate
+from api.settings import Settings
+from tests.utils.server import Server, test_server, unique_name
+from tests.utils.tokens import SECRET
+
+
+def janitor(server: Server, dbname: str, **kwargs: object) -> DatabaseJanitor:
+    return DatabaseJanitor(
+        user=server.user,
+        host=server.host,
+        port=server.port,
+        password=server.password,
+        dbname=dbname,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Server]:
+    with test_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def template_db(pg_server: Server) -> Iterator[str]:
+    name = unique_name("todo_template")
+    template = janitor(pg_server, name, as_template=True)
+    template.init()
+    try:
+        migrate(pg_server.url(name))
+        yield name
+    finally:
+        template.drop()
+
+
+@pytest.fixture
+def database_url(pg_server: Server, template_db: str) -> Iterator[str]:
+    """A database of its own for this test, migrated, as its owner (a superuser)."""
+    name = unique_name("todo_test")
+    db = janitor(pg_server, name, template_dbname=template_db)
+    db.init()
+    try:
+        yield pg_server.url(name)
+    finally:
+        db.drop()
+
+
+@pytest.fixture
+def conn(database_url: str) -> Iterator[psycopg.Connection]:
+    """A direct connection to the test database, as the login role, autocommit."""
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        yield connection
+
+
+def test_settings(database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "better_auth_secret": SecretStr(SECRET),
+        "pool_min_size": 1,
+        "pool_max_size": 4,
+        "pool_timeout": 2.0,
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
+
+
+@pytest.fixture
+async def app(database_url: str) -> AsyncIterator[FastAPI]:
+    application = create_app(test_settings(database_url))
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
