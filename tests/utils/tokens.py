@@ -5,7 +5,7 @@ from typing import Any
 
 import jwt
 
-SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
+SECRET = "test-secret-long-enough-for-every-hmac-algorithm-0123456789abcdef"
 
 
 def make_token(

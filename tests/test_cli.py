@@ -1,0 +1,143 @@
+"""The `todo-api` command as a person runs it: help, clear one-line failures, migrate and
+rollback, and `serve` answering real HTTP until Ctrl-C, with or without DATABASE_URL."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+from tests.utils.tokens import SECRET, auth
+
+TODO_API = str(Path(sys.executable).parent / "todo-api")
+SETTINGS = ("DATABASE_URL", "MIGRATION_DATABASE_URL", "BETTER_AUTH_SECRET", "PORT", "HOST")
+
+
+def clean_env(**values: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key not in SETTINGS}
+    return {**env, "LOG_LEVEL": "warning", **values}
+
+
+def run(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [TODO_API, *args], cwd=cwd, env=clean_env(**env), capture_output=True, text=True,
+        timeout=60, check=False,
+    )  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serving(cwd: Path, **env: str) -> Iterator[str]:
+    port = str(free_port())
+    process = subprocess.Popen(
+        [TODO_API, "serve"], cwd=cwd, env=clean_env(PORT=port, **env),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "serve did not answer within 60 s"
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+        assert process.returncode == 0, output
+        assert "Traceback" not in output, output
+
+
+def test_help_lists_the_commands(tmp_path: Path) -> None:
+    result = run("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    for command in ("serve", "migrate", "rollback", "DATABASE_URL", "BETTER_AUTH_SECRET"):
+        assert command in result.stdout
+    assert "--all" in run("rollback", "--help", cwd=tmp_path).stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"BETTER_AUTH_SECRET": "too-short"}, "BETTER_AUTH_SECRET: must be at least 32 characters"),
+        ({"PORT": "eighty"}, "PORT:"),
+        ({"LOG_LEVEL": "loud"}, "LOG_LEVEL:"),
+        (
+            {"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none", "BETTER_AUTH_SECRET": SECRET},
+            "cannot reach the database",
+        ),
+        ({"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}, "BETTER_AUTH_SECRET is not set"),
+    ],
+)
+def test_a_misconfiguration_stops_serve_with_one_clear_line(
+    tmp_path: Path, env: dict[str, str], message: str
+) -> None:
+    result = run("serve", cwd=tmp_path, **env)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert message in lines[0]
+    assert lines[0].startswith("todo-api: ")
+    assert "Traceback" not in result.stderr
+
+
+def test_the_secret_message_says_how_to_make_one(tmp_path: Path) -> None:
+    result = run("serve", cwd=tmp_path, BETTER_AUTH_SECRET="short")
+    assert "secrets.token_urlsafe" in result.stderr
+
+
+def test_migrate_and_rollback_commands(tmp_path: Path, database_url: str) -> None:
+    assert run("migrate", cwd=tmp_path, DATABASE_URL=database_url).stdout.strip() == (
+        "applied: nothing pending"
+    )
+    one = run("rollback", cwd=tmp_path, DATABASE_URL=database_url)
+    assert one.stdout.strip() == "rolled back: 0003_create_tasks"
+    rest = run("rollback", "--all", cwd=tmp_path, DATABASE_URL=database_url)
+    assert rest.stdout.strip() == ("rolled back: 0002_create_users, 0001_create_schemas_and_roles")
+    again = run("migrate", cwd=tmp_path, MIGRATION_DATABASE_URL=database_url)
+    assert again.stdout.strip() == (
+        "applied: 0001_create_schemas_and_roles, 0002_create_users, 0003_create_tasks"
+    )
+
+
+def test_serve_with_database_url_answers_http(tmp_path: Path, database_url: str) -> None:
+    with serving(tmp_path, DATABASE_URL=database_url, BETTER_AUTH_SECRET=SECRET) as base:
+        created = httpx.post(f"{base}/api/tasks", json={"title": "over HTTP"}, headers=auth())
+        assert created.status_code == 201
+        assert httpx.get(f"{base}/readyz").json() == {"status": "ready"}
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("select title from app.tasks").fetchall() == [("over HTTP",)]
+
+
+def test_serve_without_database_url_runs_an_embedded_postgres(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with serving(tmp_path, DATA_DIR=str(data)) as base:
+        secret = (data / "dev-secret").read_text().strip()
+        assert len(secret) >= 32
+        headers = auth(secret=secret)
+        created = httpx.post(f"{base}/api/tasks", json={"title": "kept"}, headers=headers)
+        assert created.status_code == 201
+    assert not (data / "postgres" / "postmaster.pid").exists(), "PostgreSQL was not stopped"
+    with serving(tmp_path, DATA_DIR=str(data)) as base:
+        assert (data / "dev-secret").read_text().strip() == secret
+        tasks = httpx.get(f"{base}/api/tasks", headers=headers).json()
+        assert [task["title"] for task in tasks] == ["kept"]
