@@ -50,6 +50,9 @@ def recheck_soon(pool: AsyncConnectionPool[AsyncConnection]) -> None:
 async def request_transaction(
     pool: AsyncConnectionPool[AsyncConnection], user_id: str
 ) -> AsyncIterator[AsyncConnection]:
-    async with pool.connection() as conn, conn.transaction():
+    """One transaction, opened by REQUEST_CONTEXT. In pipeline mode, begin, the context and the
+    handler's statement travel together, and commit with the final sync: two round trips for
+    a one-statement request instead of four."""
+    async with pool.connection() as conn, conn.pipeline(), conn.transaction():
         await conn.execute(REQUEST_CONTEXT, (user_id,))
         yield conn

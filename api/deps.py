@@ -24,7 +24,7 @@ def unauthorized(detail: str) -> HTTPException:
     )
 
 
-def current_user_id(
+async def current_user_id(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> str:

@@ -114,7 +114,7 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
 ETAG_HEADER = {"ETag": {"description": "The task's version, quoted", "schema": {"type": "string"}}}
 
 
-def require_json(request: Request) -> None:
+async def require_json(request: Request) -> None:
     """415 for a body that is not JSON (FastAPI would try to validate its bytes)."""
     content_type = request.headers.get("content-type", "")
     media_type = content_type.split(";", 1)[0].strip().lower()
@@ -301,7 +301,7 @@ async def delete_task(tx: Tx, task_id: TaskId, if_match: IfMatch = None) -> Resp
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-def same_user(
+async def same_user(
     user_id: Annotated[str, Path(description="Must be the caller's id.")],
     caller: CurrentUserId,
 ) -> None:
