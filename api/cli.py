@@ -106,5 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     except psycopg.OperationalError as exc:
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "no answer"
         sys.exit(f"todo-api: cannot reach the database: {reason}")
+    except psycopg.Error as exc:
+        sys.exit(f"todo-api: database error: {exc.diag.message_primary or type(exc).__name__}")
     except KeyboardInterrupt:
         sys.exit(130)

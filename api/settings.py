@@ -50,6 +50,13 @@ class Settings(BaseSettings):
             return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
         return value
 
+    @field_validator("database_url", "migration_database_url")
+    @classmethod
+    def postgres_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL")
+        return value
+
     @field_validator("better_auth_secret")
     @classmethod
     def long_enough(cls, value: SecretStr | None) -> SecretStr | None:

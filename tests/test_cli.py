@@ -81,6 +81,8 @@ def test_help_lists_the_commands(tmp_path: Path) -> None:
         ({"BETTER_AUTH_SECRET": "too-short"}, "BETTER_AUTH_SECRET: must be at least 32 characters"),
         ({"PORT": "eighty"}, "PORT:"),
         ({"LOG_LEVEL": "loud"}, "LOG_LEVEL:"),
+        ({"DATABASE_URL": "mysql://root@localhost/db"}, "DATABASE_URL: must be a postgresql://"),
+        ({"FRONTEND_URL": "", "POOL_MAX_SIZE": "0"}, "POOL_MAX_SIZE:"),
         (
             {"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none", "BETTER_AUTH_SECRET": SECRET},
             "cannot reach the database",

@@ -22,8 +22,14 @@ begin
     null;  -- made by an earlier database in this cluster, or by one migrating right now
   end;
   -- The role that migrates also serves, unless told otherwise: it must be allowed to switch to
-  -- app_user. A superuser already may; an owner role with createrole (Neon's) grants itself.
-  if not pg_catalog.pg_has_role(current_user, 'app_user', 'member') then
+  -- app_user. A superuser already may. A createrole owner (Neon's) that has just created
+  -- app_user holds it with admin option only, which since PostgreSQL 16 does not include set,
+  -- so it grants itself the membership.
+  if not pg_catalog.pg_has_role(
+    current_user, 'app_user',
+    case when pg_catalog.current_setting('server_version_num')::int >= 160000 then 'set'
+         else 'member' end
+  ) then
     execute pg_catalog.format('grant app_user to %I', current_user);
   end if;
 end

@@ -1,0 +1,115 @@
+"""Isolation when DATABASE_URL logs in as the role that owns the tables, as Neon's neondb_owner
+does: forced row-level security binds the owner too, and every request still runs as app_user."""
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+
+import httpx
+import psycopg
+import pytest
+from psycopg import sql
+
+from api.db import REQUEST_CONTEXT
+from api.main import create_app
+from api.migrate import migrate
+from tests.conftest import app_settings, janitor
+from tests.utils.server import Server, embedded_server, unique_name
+from tests.utils.tokens import auth
+
+
+@pytest.fixture
+def owner_url(pg_server: Server, template_db: str) -> Iterator[str]:
+    """A fresh database owned by a login role with createrole but no superuser, migrated by it.
+    app_user already exists in this cluster (the template made it), so, as a DBA would, the
+    superuser grants it to the new owner first."""
+    role = unique_name("todo_owner")
+    with psycopg.connect(pg_server.url("postgres"), autocommit=True) as admin:
+        admin.execute(sql.SQL("create role {} login createrole").format(sql.Identifier(role)))
+        admin.execute(sql.SQL("grant app_user to {}").format(sql.Identifier(role)))
+    try:
+        with owned_database(pg_server, role) as url:
+            migrate(url)
+            yield url
+    finally:
+        with psycopg.connect(pg_server.url("postgres"), autocommit=True) as admin:
+            admin.execute(sql.SQL("drop role {}").format(sql.Identifier(role)))
+
+
+@contextmanager
+def owned_database(server: Server, role: str) -> Iterator[str]:
+    database = janitor(server, unique_name("todo_owned"))
+    database.init()
+    try:
+        with psycopg.connect(server.url(database.dbname), autocommit=True) as admin:
+            for kind in ("database", "schema"):
+                name = database.dbname if kind == "database" else "public"
+                admin.execute(
+                    sql.SQL("alter {} {} owner to {}").format(
+                        sql.SQL(kind), sql.Identifier(name), sql.Identifier(role)
+                    )
+                )
+        yield replace(server, user=role).url(database.dbname)
+    finally:
+        database.drop()
+
+
+@pytest.fixture
+async def owner_client(owner_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(app_settings(owner_url))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
+
+
+async def test_the_owner_login_still_isolates_users(
+    owner_client: httpx.AsyncClient, owner_url: str
+) -> None:
+    with psycopg.connect(owner_url) as conn:
+        owner, tasks_owner = conn.execute(
+            "select current_user, tableowner from pg_tables where schemaname = 'app'"
+            " and tablename = 'tasks'"
+        ).fetchone() or ("", "")
+        assert owner == tasks_owner  # the API logs in as the tables' owner
+
+    created = await owner_client.post("/api/tasks", json={"title": "alice's"}, headers=auth())
+    assert created.status_code == 201
+    url = created.headers["location"]
+    bob = auth("bob")
+    assert (await owner_client.get(url, headers=bob)).status_code == 404
+    assert (await owner_client.delete(url, headers=bob)).status_code == 404
+    assert (await owner_client.get("/api/tasks", headers=bob)).json() == []
+    assert len((await owner_client.get("/api/tasks", headers=auth())).json()) == 1
+
+
+async def test_the_owner_outside_a_request_sees_and_changes_nothing(
+    owner_client: httpx.AsyncClient, owner_url: str
+) -> None:
+    await owner_client.post("/api/tasks", json={"title": "private"}, headers=auth())
+    with psycopg.connect(owner_url, autocommit=True) as conn:
+        assert conn.execute("select count(*) from app.tasks").fetchone() == (0,)
+        assert conn.execute("update app.tasks set completed = true").rowcount == 0
+        assert conn.execute("delete from app.tasks").rowcount == 0
+    assert len((await owner_client.get("/api/tasks", headers=auth())).json()) == 1
+
+
+def test_an_owner_that_creates_app_user_itself_can_serve_as_it() -> None:
+    """A new Neon project: the owner role (createrole, no superuser) is the first to migrate, so
+    it creates app_user, and must be able to switch to it (PostgreSQL 16+ does not let a role's
+    creator use it unless granted). A cluster of its own, so that app_user does not exist yet."""
+    with embedded_server() as server:
+        with psycopg.connect(server.url("postgres"), autocommit=True) as admin:
+            admin.execute("create role neondb_owner login createrole")
+        with owned_database(server, "neondb_owner") as url:
+            migrate(url)
+            with psycopg.connect(url, autocommit=True) as conn:
+                row = conn.execute("select pg_has_role('app_user', 'member')").fetchone()
+                assert row == (True,)
+                with conn.transaction():
+                    conn.execute(REQUEST_CONTEXT, ("alice",))
+                    conn.execute("insert into app.tasks (title) values ('mine')")
+                with conn.transaction():
+                    conn.execute(REQUEST_CONTEXT, ("bob",))
+                    assert conn.execute("select count(*) from app.tasks").fetchone() == (0,)
+                    assert conn.execute("select current_user").fetchone() == ("app_user",)
