@@ -7,8 +7,8 @@ create table app.tasks (
   id bigint generated always as identity primary key,
   user_id text not null default nullif(current_setting('app.user_id', true), '')
     references app.users (id) on delete cascade,
-  title text not null
-    check (char_length(title) between 1 and 200 and title = btrim(title, e' \t\n\r\f\x0b')),
+  -- Trimmed of exactly what Python's str.strip() trims (Unicode whitespace), as the API does.
+  title text not null check (char_length(title) between 1 and 200 and title = btrim(title, e' \t\n\r\f\x0b\x1c\x1d\x1e\x1f\u0085\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000')),
   description text check (char_length(description) <= 2000),
   completed boolean not null default false,
   version integer not null default 1 check (version >= 1),
