@@ -104,8 +104,8 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as exc:
         sys.exit(f"todo-api: {exc}")
     except psycopg.OperationalError as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "no answer"
-        sys.exit(f"todo-api: cannot reach the database: {reason}")
+        reason = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        sys.exit(f"todo-api: cannot reach the database: {reason or 'no answer'}")
     except psycopg.Error as exc:
         sys.exit(f"todo-api: database error: {exc.diag.message_primary or type(exc).__name__}")
     except KeyboardInterrupt:

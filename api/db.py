@@ -7,11 +7,33 @@ from contextlib import asynccontextmanager
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from api.security import Caller
 from api.settings import Settings
 
-# The first statement of every request's transaction: switch to app_user, set app.user_id,
-# create the user on first sight (sql/functions/app.begin_request.sql). Tests run it too.
-REQUEST_CONTEXT = "select app.begin_request(%s)"
+# The first statement of every request's transaction: resolve the caller, switch to app_user,
+# set app.user_id, upsert the user (sql/functions/app.begin_request.sql). Tests run it too,
+# with request_params().
+REQUEST_CONTEXT = (
+    "select app.begin_request(%(user_id)s, %(token_id)s, %(session_token)s, %(session_table)s,"
+    " %(email)s, %(name)s)"
+)
+# Transactions with no user yet (sign-up, sign-in, refresh): app_user, and app.user_id unset.
+ANONYMOUS_CONTEXT = "select pg_catalog.set_config('role', 'app_user', true)"
+
+
+def request_params(
+    caller: Caller | str | None, session_table: str | None = None
+) -> dict[str, object]:
+    if caller is None or isinstance(caller, str):
+        caller = Caller(user_id=caller)
+    return {
+        "user_id": caller.user_id,
+        "token_id": caller.token_id,
+        "session_token": caller.session_token,
+        "session_table": session_table if caller.session_token is not None else None,
+        "email": caller.email,
+        "name": caller.name,
+    }
 
 
 def create_pool(settings: Settings, conninfo: str) -> AsyncConnectionPool[AsyncConnection]:
@@ -29,12 +51,6 @@ def create_pool(settings: Settings, conninfo: str) -> AsyncConnectionPool[AsyncC
     )
 
 
-async def open_pool(pool: AsyncConnectionPool[AsyncConnection]) -> None:
-    # Not waiting for connections: the service starts, /readyz says whether the database is
-    # reachable, and requests get 503 until it is.
-    await pool.open(wait=False)
-
-
 _checks: dict[int, asyncio.Task[None]] = {}
 
 
@@ -48,11 +64,28 @@ def recheck_soon(pool: AsyncConnectionPool[AsyncConnection]) -> None:
 
 @asynccontextmanager
 async def request_transaction(
-    pool: AsyncConnectionPool[AsyncConnection], user_id: str
-) -> AsyncIterator[AsyncConnection]:
-    """One transaction, opened by REQUEST_CONTEXT. In pipeline mode, begin, the context and the
-    handler's statement travel together, and commit with the final sync: two round trips for
-    a one-statement request instead of four."""
+    pool: AsyncConnectionPool[AsyncConnection], caller: Caller, session_table: str
+) -> AsyncIterator[tuple[AsyncConnection, str]]:
+    """One transaction, opened by REQUEST_CONTEXT; yields the connection and the user id. In
+    pipeline mode, begin, the context and the handler's statement travel together, and commit
+    with the final sync: two round trips for a one-statement request instead of four. Only a
+    session token, whose user only the database knows, waits for the context's answer."""
     async with pool.connection() as conn, conn.pipeline(), conn.transaction():
-        await conn.execute(REQUEST_CONTEXT, (user_id,))
+        cur = await conn.execute(REQUEST_CONTEXT, request_params(caller, session_table))
+        user_id = caller.user_id
+        if user_id is None:
+            row = await cur.fetchone()
+            assert row is not None
+            user_id = row[0]
+        yield conn, user_id
+
+
+@asynccontextmanager
+async def anonymous_transaction(
+    pool: AsyncConnectionPool[AsyncConnection],
+) -> AsyncIterator[AsyncConnection]:
+    """A transaction as app_user with no user: only the security definer functions that sign
+    users up and in, and the audit trail, are open to it."""
+    async with pool.connection() as conn, conn.pipeline(), conn.transaction():
+        await conn.execute(ANONYMOUS_CONTEXT)
         yield conn

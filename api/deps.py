@@ -1,4 +1,4 @@
-"""What a handler may ask for, as named types: the caller's id and the request's transaction."""
+"""What a handler may ask for, as named types: the caller and the request's transaction."""
 
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -7,40 +7,74 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg import AsyncConnection
 
+from api import audit
 from api.db import request_transaction
-from api.security import InvalidTokenError, verify_hs256
+from api.security import (
+    ASYMMETRIC_ALGORITHMS,
+    Caller,
+    InvalidTokenError,
+    caller_from_claims,
+    jwt_algorithm,
+    session_token,
+    verify_hs256,
+)
+from api.settings import Settings
 
 bearer = HTTPBearer(
     auto_error=False,
-    description="A JWT: HS256 signed with BETTER_AUTH_SECRET, user id in `sub`, `exp` required.",
+    description="Our access token, a Better Auth JWT (JWKS-verified, or HS256 with "
+    "BETTER_AUTH_SECRET), or a Better Auth session token.",
 )
 
 
 def unauthorized(detail: str) -> HTTPException:
     return HTTPException(
-        status.HTTP_401_UNAUTHORIZED,
-        detail=detail,
-        headers={"WWW-Authenticate": "Bearer"},
+        status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"}
     )
 
 
-async def current_user_id(
+async def authenticate(request: Request, token: str) -> Caller:
+    settings: Settings = request.app.state.settings
+    algorithm = jwt_algorithm(token)
+    if algorithm == "HS256":
+        return caller_from_claims(verify_hs256(token, settings.secret))
+    if algorithm in ASYMMETRIC_ALGORITHMS and request.app.state.jwks is not None:
+        from api.better_auth import verify_jwt
+
+        claims = await verify_jwt(
+            token,
+            request.app.state.jwks,
+            issuer=settings.better_auth_issuer or str(settings.better_auth_url),
+            audience=settings.better_auth_audience or str(settings.better_auth_url),
+        )
+        return caller_from_claims(claims)
+    if algorithm is None and settings.better_auth_url is not None:
+        return Caller(user_id=None, session_token=session_token(token, settings.secret))
+    raise InvalidTokenError()
+
+
+async def current_caller(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> str:
-    if credentials is None:
-        raise unauthorized("Invalid token")
+) -> Caller:
     try:
-        return verify_hs256(credentials.credentials, request.app.state.settings.secret)
+        if credentials is None:
+            raise InvalidTokenError()
+        return await authenticate(request, credentials.credentials)
     except InvalidTokenError as exc:
+        await audit.record_outside(request, "token_rejected")
         raise unauthorized(exc.detail) from None
 
 
-CurrentUserId = Annotated[str, Depends(current_user_id)]
+CurrentCaller = Annotated[Caller, Depends(current_caller)]
 
 
-async def transaction(request: Request, user_id: CurrentUserId) -> AsyncIterator[AsyncConnection]:
-    async with request_transaction(request.app.state.pool, user_id) as conn:
+async def transaction(request: Request, caller: CurrentCaller) -> AsyncIterator[AsyncConnection]:
+    settings: Settings = request.app.state.settings
+    async with request_transaction(
+        request.app.state.pool, caller, settings.better_auth_session_table
+    ) as (conn, user_id):
+        request.state.user_id = user_id
         yield conn
 
 

@@ -15,10 +15,20 @@ from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException
 
+from api import audit
 from api.db import recheck_soon
 
 log = logging.getLogger("api.errors")
 
+# For standard codes the body names the problem, not the table or constraint behind it.
+DETAIL_BY_SQLSTATE = {
+    "23505": "Already exists",
+    "23503": "Refers to something that does not exist",
+    "23502": "A required value is missing",
+    "23514": "A value is outside its allowed range",
+    "22001": "A value is too long",
+    "22003": "A number is out of range",
+}
 HTTP_BY_SQLSTATE = {
     "42501": status.HTTP_403_FORBIDDEN,  # insufficient_privilege: a grant or policy said no
     "23505": status.HTTP_409_CONFLICT,  # unique_violation
@@ -66,7 +76,11 @@ async def database_error(request: Request, exc: Exception) -> JSONResponse:
             exc_info=exc,
         )
         return internal_error()
-    return JSONResponse({"detail": exc.diag.message_primary or "Request refused"}, code)
+    detail = DETAIL_BY_SQLSTATE.get(exc.sqlstate or "") or exc.diag.message_primary or "Refused"
+    if code == status.HTTP_401_UNAUTHORIZED:  # app.begin_request refused the credentials
+        await audit.record_outside(request, "token_rejected")
+        return JSONResponse({"detail": detail}, code, headers={"WWW-Authenticate": "Bearer"})
+    return JSONResponse({"detail": detail}, code)
 
 
 async def pool_timeout(request: Request, exc: Exception) -> JSONResponse:

@@ -8,9 +8,9 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api import errors
-from api.db import create_pool, open_pool
-from api.middleware import BodyLimit
-from api.routes import meta, tasks
+from api.db import create_pool
+from api.middleware import BodyLimit, RequestId
+from api.routes import auth, meta, tasks
 from api.settings import Settings
 
 MAX_BODY_BYTES = 64 * 1024
@@ -20,16 +20,27 @@ Per-user task lists on PostgreSQL. Every request carries `Authorization: Bearer 
 PostgreSQL's row-level security decides what the caller can see and change.
 
 Single-task responses carry an `ETag` (the task's version). Send it back in `If-Match` on
-PUT, PATCH and DELETE to get 412 instead of overwriting someone else's change.
+PUT, PATCH, toggle and DELETE to get 412 instead of overwriting someone else's change.
 """
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    async with create_pool(app.state.settings, app.state.conninfo) as pool:
-        await open_pool(pool)
-        app.state.pool = pool
-        yield
+    settings: Settings = app.state.settings
+    app.state.jwks = None
+    if settings.jwks_url is not None:
+        from api.better_auth import Jwks
+
+        app.state.jwks = Jwks(settings.jwks_url)
+    try:
+        async with create_pool(settings, app.state.conninfo) as pool:
+            # Opened without waiting for connections: the service starts, /readyz says
+            # whether the database answers, and requests get 503 until it does.
+            app.state.pool = pool
+            yield
+    finally:
+        if app.state.jwks is not None:
+            await app.state.jwks.aclose()
 
 
 def create_app(settings: Settings, conninfo: str | None = None) -> FastAPI:
@@ -43,17 +54,20 @@ def create_app(settings: Settings, conninfo: str | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.conninfo = conninfo or settings.database_url
     settings.secret  # noqa: B018 - refuse to build an app that cannot verify tokens
+    # Outermost last: CORS wraps everything, so even a 413 carries its headers.
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(RequestId)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.frontend_url,
         allow_credentials=True,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-        allow_headers=["Authorization", "Content-Type", "If-Match"],
-        expose_headers=["ETag", "Location", "Retry-After"],
+        allow_headers=["Authorization", "Content-Type", "If-Match", "X-Request-ID"],
+        expose_headers=["ETag", "Location", "Retry-After", "X-Request-ID"],
     )
-    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     errors.install(app)
     app.include_router(meta.router)
+    app.include_router(auth.router, prefix="/api/auth")
     app.include_router(tasks.router, prefix="/api/tasks", tags=["tasks"])
     app.include_router(tasks.router, prefix="/tasks", tags=["tasks"], include_in_schema=False)
     for per_user in (tasks.router, tasks.complete_router):

@@ -1,11 +1,20 @@
-"""ASGI middleware of our own, where Starlette's would answer in plain text."""
+"""ASGI middleware of our own."""
 
+import re
+import uuid
+
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-class BodyTooLargeError(Exception):
-    pass
+class BodyTooLargeError(HTTPException):
+    """An HTTPException, so that FastAPI's body reader lets it through instead of answering
+    400 for a streamed (chunked) body that grew too large."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"Request body is larger than {max_bytes} bytes")
 
 
 class BodyLimit:
@@ -36,7 +45,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise BodyTooLargeError
+                    raise BodyTooLargeError(self.max_bytes)
             return message
 
         async def watched_send(message: Message) -> None:
@@ -50,3 +59,29 @@ class BodyLimit:
             if started:
                 raise
             await too_large(scope, receive, send)
+
+
+REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class RequestId:
+    """Gives every request an id, the caller's X-Request-ID when it is sane, else a new one;
+    handlers find it in request.state.request_id and the response carries it back."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"")
+        request_id = given.decode() if REQUEST_ID.match(given) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 from yoyo import get_backend, read_migrations
 from yoyo.backends.base import DatabaseBackend
 
@@ -38,7 +39,9 @@ def yoyo_url(database_url: str) -> str:
 @contextmanager
 def connect_backend(database_url: str) -> Iterator[DatabaseBackend]:
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(f"create schema if not exists {MIGRATIONS_SCHEMA}")
+        conn.execute(
+            sql.SQL("create schema if not exists {}").format(sql.Identifier(MIGRATIONS_SCHEMA))
+        )
     backend = get_backend(yoyo_url(database_url))
     try:
         yield backend

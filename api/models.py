@@ -1,9 +1,16 @@
 """What crosses the API boundary. Limits mirror the check constraints in sql/migrations."""
 
 from datetime import datetime
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, ConfigDict, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    StringConstraints,
+    model_validator,
+)
 from sqlmodel import Field, SQLModel
 
 TITLE_MAX = 200  # app.tasks.title: 1..200 characters after trimming
@@ -17,9 +24,16 @@ def no_nul(value: str) -> str:
     return value
 
 
+def strip(value: object) -> object:
+    """str.strip(): all Unicode whitespace, as the title check in sql/migrations trims
+    (pydantic's strip_whitespace leaves U+001C..U+001F)."""
+    return value.strip() if isinstance(value, str) else value
+
+
 Title = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX),
+    BeforeValidator(strip),
+    StringConstraints(min_length=1, max_length=TITLE_MAX),
     AfterValidator(no_nul),
 ]
 Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX), AfterValidator(no_nul)]
@@ -34,7 +48,8 @@ Version = Annotated[
 
 
 class Strict(SQLModel):
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+    # No unknown fields, and no coercion: "true" is not a boolean, "1" is not a version.
+    model_config = ConfigDict(extra="forbid", strict=True)  # type: ignore[assignment]
 
 
 class TaskCreate(Strict):
@@ -84,4 +99,55 @@ class TaskPublic(SQLModel):
 
 
 class ErrorResponse(SQLModel):
+    detail: str
+
+
+Email = EmailStr
+Password = Annotated[str, StringConstraints(min_length=8, max_length=128), AfterValidator(no_nul)]
+Name = Annotated[
+    str,
+    BeforeValidator(strip),
+    StringConstraints(min_length=1, max_length=200),
+    AfterValidator(no_nul),
+]
+
+
+class SignUp(Strict):
+    email: Email
+    password: Password = Field(description="8 to 128 characters.")
+    name: Name
+
+
+class SignIn(Strict):
+    email: Email
+    password: str = Field(max_length=128)
+
+
+class RefreshRequest(Strict):
+    refresh_token: str = Field(min_length=1, max_length=200)
+
+
+class SignOutRequest(Strict):
+    refresh_token: str | None = Field(default=None, max_length=200)
+
+
+class UserPublic(SQLModel):
+    id: str
+    email: str | None
+    name: str | None
+    created_at: datetime
+
+
+class TokenPair(SQLModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - a scheme name, not a secret
+    expires_in: int = Field(description="Seconds until the access token expires.")
+
+
+class Session(TokenPair):
+    user: UserPublic
+
+
+class Detail(SQLModel):
     detail: str

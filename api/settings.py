@@ -28,6 +28,24 @@ class Settings(BaseSettings):
     frontend_url: Annotated[list[str], NoDecode] = Field(
         default=["http://localhost:3000"], description="CORS origins, comma-separated."
     )
+    better_auth_url: str | None = Field(
+        default=None,
+        description="Base URL of the Better Auth server; enables its JWTs and session tokens.",
+    )
+    better_auth_jwks_url: str | None = Field(
+        default=None, description="Defaults to {BETTER_AUTH_URL}/api/auth/jwks."
+    )
+    better_auth_issuer: str | None = Field(default=None, description="Defaults to BETTER_AUTH_URL.")
+    better_auth_audience: str | None = Field(
+        default=None, description="Defaults to BETTER_AUTH_URL."
+    )
+    better_auth_session_table: str = Field(
+        default="public.session",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$",
+        description="Better Auth's session table, schema-qualified.",
+    )
+    access_token_expire_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    refresh_token_expire_days: int = Field(default=7, ge=1, le=365)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     pool_min_size: int = Field(default=2, ge=0)
@@ -87,6 +105,21 @@ class Settings(BaseSettings):
         if self.better_auth_secret is None:
             raise ConfigError(f"BETTER_AUTH_SECRET is not set; make one with: {MAKE_A_SECRET}")
         return self.better_auth_secret.get_secret_value()
+
+    @field_validator(
+        "better_auth_url", "better_auth_jwks_url", "better_auth_issuer", "better_auth_audience"
+    )
+    @classmethod
+    def no_trailing_slash(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/") if value is not None else None
+
+    @property
+    def jwks_url(self) -> str | None:
+        if self.better_auth_jwks_url:
+            return self.better_auth_jwks_url
+        return f"{self.better_auth_url}/api/auth/jwks" if self.better_auth_url else None
 
     @property
     def owner_database_url(self) -> str | None:

@@ -3,10 +3,15 @@ and migrating twice changes nothing."""
 
 from psycopg import Connection, sql
 
-from api.db import REQUEST_CONTEXT
+from api.db import REQUEST_CONTEXT, request_params
 from api.migrate import MIGRATIONS_SCHEMA, migrate, rollback
 
-ALL = ["0001_create_schemas_and_roles", "0002_create_users", "0003_create_tasks"]
+ALL = [
+    "0001_create_schemas_and_roles",
+    "0002_create_users",
+    "0003_create_tasks",
+    "0004_create_identity",
+]
 
 
 def applied(conn: Connection) -> list[str]:
@@ -25,7 +30,10 @@ def schemas(conn: Connection) -> list[str]:
 
 
 def relations(conn: Connection) -> list[str | None]:
-    cur = conn.execute("select to_regclass('app.users')::text, to_regclass('app.tasks')::text")
+    cur = conn.execute(
+        "select to_regclass('app.users')::text, to_regclass('app.tasks')::text,"
+        " to_regclass('app.audit_events')::text, to_regclass('app_private.accounts')::text"
+    )
     row = cur.fetchone()
     assert row is not None
     return list(row)
@@ -40,12 +48,14 @@ def policies(conn: Connection) -> list[tuple[str, str]]:
 
 
 EXPECTED_POLICIES = [
+    ("audit_events", "insert_any"),
     ("tasks", "delete_own"),
     ("tasks", "insert_own"),
     ("tasks", "select_own"),
     ("tasks", "update_own"),
     ("users", "insert_self"),
     ("users", "select_self"),
+    ("users", "update_self"),
 ]
 
 
@@ -58,25 +68,28 @@ def test_migrating_a_migrated_database_applies_nothing(conn: Connection, databas
 def test_rollback_one_step_removes_only_the_newest_migration(
     conn: Connection, database_url: str
 ) -> None:
-    assert rollback(database_url) == ["0003_create_tasks"]
+    assert rollback(database_url) == ["0004_create_identity"]
 
-    assert applied(conn) == ALL[:2]
-    assert relations(conn) == ["app.users", None]
-    assert [name for table, name in policies(conn) if table == "tasks"] == []
+    assert applied(conn) == ALL[:3]
+    assert relations(conn) == ["app.users", "app.tasks", None, None]
+    assert [name for table, name in policies(conn) if table == "audit_events"] == []
     cur = conn.execute(
         "select proname from pg_catalog.pg_proc"
-        " where proname in ('task_json', 'tg_tasks__stamp_row')"
+        " where proname in ('sign_up', 'rotate_refresh_token', 'tg__refuse_change')"
     )
     assert cur.fetchall() == []
-    with conn.transaction(force_rollback=True):  # what stays still works
-        conn.execute(REQUEST_CONTEXT, ("alice",))
-        assert conn.execute("select id from app.users").fetchall() == [("alice",)]
+    with conn.transaction(force_rollback=True):  # what stays still holds rows
+        conn.execute("insert into app.users (id) values ('alice')")
+        conn.execute("insert into app.tasks (user_id, title) values ('alice', 'still here')")
+        assert conn.execute("select user_id from app.tasks").fetchall() == [("alice",)]
+    assert rollback(database_url) == ["0003_create_tasks"]
+    assert relations(conn) == ["app.users", None, None, None]
 
 
 def test_rollback_all_then_migrate_again(conn: Connection, database_url: str) -> None:
     assert migrate(database_url) == []
-    assert rollback(database_url) == ["0003_create_tasks"]
-    assert rollback(database_url, all_steps=True) == ALL[1::-1]
+    assert rollback(database_url) == ["0004_create_identity"]
+    assert rollback(database_url, all_steps=True) == ALL[2::-1]
 
     assert schemas(conn) == []
     assert applied(conn) == []
@@ -89,12 +102,12 @@ def test_rollback_all_then_migrate_again(conn: Connection, database_url: str) ->
 
     # The rebuilt schema works end to end, row-level security included.
     with conn.transaction():
-        conn.execute(REQUEST_CONTEXT, ("alice",))
+        conn.execute(REQUEST_CONTEXT, request_params("alice"))
         conn.execute("insert into app.tasks (title) values ('after the rebuild')")
         cur = conn.execute("update app.tasks set completed = true returning user_id, version")
         assert cur.fetchall() == [("alice", 2)]
     with conn.transaction(force_rollback=True):
-        conn.execute(REQUEST_CONTEXT, ("bob",))
+        conn.execute(REQUEST_CONTEXT, request_params("bob"))
         assert conn.execute("select id from app.tasks").fetchall() == []
 
     assert migrate(database_url) == []

@@ -6,10 +6,10 @@ from importlib.metadata import version
 from typing import Any
 
 import psycopg
-from fastapi import APIRouter, Request, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Request
 from psycopg_pool import PoolTimeout
 
+from api.errors import unavailable
 from api.models import ErrorResponse
 
 READY_TIMEOUT_SECONDS = 2.0
@@ -49,9 +49,5 @@ async def readyz(request: Request) -> Any:
             async with request.app.state.pool.connection() as conn:
                 await conn.execute("select")
     except (psycopg.Error, PoolTimeout, TimeoutError):
-        return JSONResponse(
-            {"detail": "Database unavailable"},
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": "5"},
-        )
+        return unavailable()
     return {"status": "ready"}

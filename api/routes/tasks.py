@@ -19,8 +19,15 @@ from fastapi import (
 )
 from psycopg import sql
 
-from api.deps import CurrentUserId, Tx
-from api.models import ErrorResponse, TaskCreate, TaskPatch, TaskPublic, TaskReplace
+from api.deps import Tx
+from api.models import (
+    VERSION_MAX,
+    ErrorResponse,
+    TaskCreate,
+    TaskPatch,
+    TaskPublic,
+    TaskReplace,
+)
 
 MAX_ID = 2**63 - 1
 TaskId = Annotated[int, Path(ge=1, le=MAX_ID, description="The task's id.")]
@@ -71,6 +78,7 @@ returning t.id
 TASK_EXISTS = "select true from app.tasks as t where t.id = %(id)s"
 
 JSON = "application/json"
+PRECONDITION_FAILED = "Precondition failed: the task has changed"
 ERRORS: dict[int | str, dict[str, Any]] = {
     status.HTTP_401_UNAUTHORIZED: {
         "model": ErrorResponse,
@@ -137,13 +145,15 @@ def precondition(if_match: str | None, body_version: int | None) -> tuple[int | 
     tag = if_match.strip()
     if tag == "*":
         return None, status.HTTP_412_PRECONDITION_FAILED
-    if len(tag) >= 3 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit():
-        return int(tag[1:-1]), status.HTTP_412_PRECONDITION_FAILED
+    inner = tag[1:-1]
+    if len(tag) >= 3 and tag[0] == tag[-1] == '"' and inner.isascii() and inner.isdigit():
+        if int(inner) > VERSION_MAX:  # no task has it
+            raise HTTPException(status.HTTP_412_PRECONDITION_FAILED, detail=PRECONDITION_FAILED)
+        return int(inner), status.HTTP_412_PRECONDITION_FAILED
     if tag.startswith('W/"'):  # a weak tag never matches under If-Match's strong comparison
-        raise HTTPException(status.HTTP_412_PRECONDITION_FAILED, detail="Precondition failed")
+        raise HTTPException(status.HTTP_412_PRECONDITION_FAILED, detail=PRECONDITION_FAILED)
     raise HTTPException(
-        status.HTTP_400_BAD_REQUEST,
-        detail='If-Match must be one ETag such as "3", or *',
+        status.HTTP_400_BAD_REQUEST, detail='If-Match must be one ETag such as "3", or *'
     )
 
 
@@ -155,7 +165,7 @@ def stale_answers(code: int) -> Iterator[None]:
     except psycopg.Error as exc:
         if exc.sqlstate == "PT409":
             detail = (
-                "Precondition failed: the task has changed"
+                PRECONDITION_FAILED
                 if code == status.HTTP_412_PRECONDITION_FAILED
                 else "Version conflict: the task has changed, read it again"
             )
@@ -297,16 +307,15 @@ async def delete_task(tx: Tx, task_id: TaskId, if_match: IfMatch = None) -> Resp
         cur = await tx.execute(TASK_EXISTS, params)
         if await cur.fetchone() is None:
             not_found()
-        raise HTTPException(code, detail="Precondition failed: the task has changed")
+        raise HTTPException(code, detail=PRECONDITION_FAILED)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 async def same_user(
-    user_id: Annotated[str, Path(description="Must be the caller's id.")],
-    caller: CurrentUserId,
+    request: Request, user_id: Annotated[str, Path(description="Must be the caller's id.")], tx: Tx
 ) -> None:
     """The hackathon form names the user in the path; it may only name the caller."""
-    if user_id != caller:
+    if user_id != request.state.user_id:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Not your tasks")
 
 

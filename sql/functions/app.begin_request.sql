@@ -1,27 +1,60 @@
 -- The first statement of every API transaction, in one round trip:
---   1. drop to the request role, for the rest of the transaction (set_config(..., true) is
+--   1. find whom the request acts for: the user id of a verified JWT, unless its id (jti) was
+--      signed out, or the owner of a Better Auth session token that has not expired;
+--   2. drop to the request role, for the rest of the transaction (set_config(..., true) is
 --      transaction-local, so it is safe behind a transaction-mode pooler such as Neon's);
---   2. record whom the transaction acts for;
---   3. create the user's row on first sight, under the users table's own insert policy.
--- The role switch comes first so that nothing after it runs with the login role's rights.
+--   3. record whom the transaction acts for;
+--   4. create the user's row on first sight, and refresh email and name when the token carries
+--      newer ones; both under the users table's own policies, and without writing anything when
+--      nothing changed.
+-- Returns the user id. Refusals are SQLSTATE PT401, which the API answers with 401.
 -- It must be neither security definer (a role cannot be switched inside one) nor carry a set
 -- clause (which would undo the transaction-local settings when the function returns); every
 -- name in it is schema-qualified instead.
-create or replace function app.begin_request(user_id text) returns void
+create or replace function app.begin_request(
+  user_id text,
+  token_id uuid default null,
+  session_token text default null,
+  session_table text default null,
+  email text default null,
+  name text default null
+) returns text
 language plpgsql volatile
 as $$
+declare
+  acting_user text := begin_request.user_id;
 begin
-  if user_id is null or user_id = '' then
-    raise exception 'a request needs a user id' using errcode = 'PT401';
+  if begin_request.session_token is not null then
+    acting_user := app_private.better_auth_session_user(
+      begin_request.session_token, begin_request.session_table);
+  elsif begin_request.token_id is not null
+        and app_private.access_token_revoked(begin_request.token_id) then
+    raise exception 'Token has been revoked' using errcode = 'PT401';
   end if;
+  if acting_user is null or acting_user = '' then
+    raise exception 'Invalid token' using errcode = 'PT401';
+  end if;
+
   perform pg_catalog.set_config('role', 'app_user', true);
-  perform pg_catalog.set_config('app.user_id', user_id, true);
-  insert into app.users (id) values (user_id) on conflict (id) do nothing;
+  perform pg_catalog.set_config('app.user_id', acting_user, true);
+
+  insert into app.users (id, email, name)
+  values (acting_user, begin_request.email, begin_request.name)
+  on conflict (id) do nothing;
+  if begin_request.email is not null or begin_request.name is not null then
+    update app.users as u
+       set email = coalesce(begin_request.email, u.email),
+           name = coalesce(begin_request.name, u.name)
+     where u.id = acting_user
+       and (u.email is distinct from coalesce(begin_request.email, u.email)
+            or u.name is distinct from coalesce(begin_request.name, u.name));
+  end if;
+  return acting_user;
 end
 $$;
 
-comment on function app.begin_request(text) is
-  'Opens a request: switches to app_user, sets app.user_id, creates the user on first sight.';
+comment on function app.begin_request(text, uuid, text, text, text, text) is
+  'Opens a request: resolves the caller, switches to app_user, sets app.user_id, upserts the user.';
 -- Whatever role DATABASE_URL logs in as calls this before it is app_user; calling it only ever
 -- lowers privileges, so every role may.
-grant execute on function app.begin_request(text) to public;
+grant execute on function app.begin_request(text, uuid, text, text, text, text) to public;

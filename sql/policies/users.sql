@@ -10,3 +10,9 @@ create policy insert_self on app.users for insert to app_user
 
 create or replace trigger _100_stamp_row before update on app.users
   for each row execute function app_private.tg_users__stamp_row();
+
+-- Email and name follow what the user's tokens carry (app.begin_request).
+drop policy if exists update_self on app.users;
+create policy update_self on app.users for update to app_user
+  using (id = (select app.current_user_id()))
+  with check (id = (select app.current_user_id()));

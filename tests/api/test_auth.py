@@ -59,6 +59,23 @@ async def test_bad_tokens_are_401(client: httpx.AsyncClient, header: str) -> Non
     assert_401(await client.get("/api/tasks", headers={"Authorization": header}))
 
 
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"sub": "", "id": "bob"},
+        {"sub": "\ud800"},
+        {"sub": "alice", "exp": "9999999999"},
+        {"sub": "alice", "exp": 1e20},
+    ],
+    ids=["unusable-sub-no-fallback", "lone-surrogate", "string-exp", "huge-exp"],
+)
+async def test_odd_claims_are_401_not_500(client: httpx.AsyncClient, claims: dict) -> None:
+    payload = {"exp": int(time.time()) + 600, **claims}
+    token = jwt.encode(payload, SECRET, algorithm="HS256")
+    response = await client.get("/api/tasks", headers={"Authorization": f"Bearer {token}"})
+    assert_401(response)
+
+
 async def test_a_tampered_payload_is_401(client: httpx.AsyncClient) -> None:
     header, _, signature = make_token("alice").split(".")
     forged = f"{header}.{b64({'sub': 'bob', 'exp': int(time.time()) + 600})}.{signature}"

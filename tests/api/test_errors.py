@@ -1,5 +1,7 @@
 """Every bad input gets a clear JSON error with the right status, and changes nothing."""
 
+from collections.abc import AsyncIterator
+
 import httpx
 import psycopg
 import pytest
@@ -142,3 +144,56 @@ async def test_a_refusal_by_the_database_is_403_with_its_message(
     response = await client.post("/api/tasks", json={"title": "x"}, headers=ALICE)
     assert response.status_code == 403
     assert response.json() == {"detail": "permission denied for table tasks"}
+
+
+async def test_a_streamed_body_too_large_is_413(client: httpx.AsyncClient) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"title": "x", "description": "'
+        for _ in range(10):
+            yield b"d" * 8000
+        yield b'"}'
+
+    response = await client.post(
+        "/api/tasks", content=chunks(), headers={**ALICE, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json() == {"detail": "Request body is larger than 65536 bytes"}
+    assert await tasks_of(client) == []
+
+
+async def test_413_carries_cors_headers(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/tasks",
+        content=b"x" * 70_000,
+        headers={**ALICE, "Content-Type": "application/json", "Origin": "http://localhost:3000"},
+    )
+    assert response.status_code == 413
+    assert response.headers["access-control-allow-origin"] == "http://localhost:3000"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"title": "ok", "completed": "true"},
+        {"title": "ok", "completed": 1},
+        {"title": "ok", "description": 5},
+    ],
+)
+async def test_values_are_not_coerced(client: httpx.AsyncClient, body: dict) -> None:
+    response = await client.post("/api/tasks", json=body, headers=ALICE)
+    assert response.status_code == 422
+
+
+async def test_control_whitespace_is_trimmed_like_the_database_does(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post("/api/tasks", json={"title": "\x1fabc\x1c"}, headers=ALICE)
+    assert response.status_code == 201
+    assert response.json()["title"] == "abc"
+
+
+async def test_every_response_carries_a_request_id(client: httpx.AsyncClient) -> None:
+    given = await client.get("/healthz", headers={"X-Request-ID": "trace-42"})
+    assert given.headers["x-request-id"] == "trace-42"
+    made = await client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})
+    assert len(made.headers["x-request-id"]) == 32

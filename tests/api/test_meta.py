@@ -30,7 +30,8 @@ async def test_openapi_documents_auth_routes_and_errors(client: httpx.AsyncClien
     paths = spec["paths"]
     assert set(paths) == {
         "/", "/healthz", "/readyz", "/api/tasks", "/api/tasks/{task_id}",
-        "/api/tasks/{task_id}/toggle",
+        "/api/tasks/{task_id}/toggle", "/api/auth/signup", "/api/auth/signin",
+        "/api/auth/refresh", "/api/auth/signout", "/api/auth/me",
     }  # fmt: skip
     expected = {
         ("get", "/api/tasks"): {"200", "401", "503"},

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from api.db import REQUEST_CONTEXT
+from api.db import REQUEST_CONTEXT, request_params
 from api.main import create_app
 from api.migrate import migrate
 from tests.conftest import app_settings, janitor
@@ -107,9 +107,9 @@ def test_an_owner_that_creates_app_user_itself_can_serve_as_it() -> None:
                 row = conn.execute("select pg_has_role('app_user', 'member')").fetchone()
                 assert row == (True,)
                 with conn.transaction():
-                    conn.execute(REQUEST_CONTEXT, ("alice",))
+                    conn.execute(REQUEST_CONTEXT, request_params("alice"))
                     conn.execute("insert into app.tasks (title) values ('mine')")
                 with conn.transaction():
-                    conn.execute(REQUEST_CONTEXT, ("bob",))
+                    conn.execute(REQUEST_CONTEXT, request_params("bob"))
                     assert conn.execute("select count(*) from app.tasks").fetchone() == (0,)
                     assert conn.execute("select current_user").fetchone() == ("app_user",)

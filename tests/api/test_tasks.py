@@ -224,13 +224,26 @@ class TestOptimisticLocking:
         )
         assert missing.status_code == 404
 
-    async def test_a_malformed_if_match_is_400(self, client: httpx.AsyncClient) -> None:
+    @pytest.mark.parametrize("if_match", [b"1", '"\u00b2"'.encode("latin-1"), b'"1", "2"', b'"a"'])
+    async def test_a_malformed_if_match_is_400(
+        self, client: httpx.AsyncClient, if_match: bytes
+    ) -> None:
         task = await create(client)
         response = await client.patch(
-            f"/api/tasks/{task['id']}", json={"title": "x"}, headers={**ALICE, "If-Match": "1"}
+            f"/api/tasks/{task['id']}",
+            json={"title": "x"},
+            headers=[(k.encode(), v.encode()) for k, v in ALICE.items()]
+            + [(b"If-Match", if_match)],
         )
         assert response.status_code == 400
         assert "If-Match" in response.json()["detail"]
+
+    async def test_an_if_match_no_version_can_reach_is_412(self, client: httpx.AsyncClient) -> None:
+        task = await create(client)
+        response = await client.delete(
+            f"/api/tasks/{task['id']}", headers={**ALICE, "If-Match": '"99999999999"'}
+        )
+        assert response.status_code == 412
 
     async def test_a_stale_version_in_the_body_is_409(self, client: httpx.AsyncClient) -> None:
         task = await create(client)

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from psycopg import Connection
 
-from api.db import REQUEST_CONTEXT
+from api.db import REQUEST_CONTEXT, request_params
 
 ALICE = "alice"
 BOB = "bob"
@@ -23,7 +23,7 @@ def as_user(conn: Connection, user_id: str) -> Iterator[Connection]:
     """One request's transaction, always rolled back, opened by the very statement the API runs
     first (which also creates the user's row on first sight)."""
     with conn.transaction(force_rollback=True):
-        conn.execute(REQUEST_CONTEXT, (user_id,))
+        conn.execute(REQUEST_CONTEXT, request_params(user_id))
         yield conn
 
 
@@ -66,7 +66,7 @@ def rows(conn: Connection, query: LiteralString, params: Sequence[Any] = ()) -> 
 def create_user(conn: Connection, user_id: str) -> None:
     """Commits a request for user_id, which creates their row."""
     with conn.transaction():
-        conn.execute(REQUEST_CONTEXT, (user_id,))
+        conn.execute(REQUEST_CONTEXT, request_params(user_id))
 
 
 def create_task(
@@ -74,7 +74,7 @@ def create_task(
 ) -> int:
     """Commits a task created by user_id's own request; returns its id."""
     with conn.transaction():
-        conn.execute(REQUEST_CONTEXT, (user_id,))
+        conn.execute(REQUEST_CONTEXT, request_params(user_id))
         task_id: int = scalar(
             conn,
             "insert into app.tasks (title, description) values (%s, %s) returning id",

@@ -5,7 +5,7 @@ app.begin_request lowers privileges for one transaction only."""
 import pytest
 from psycopg import Connection
 
-from api.db import REQUEST_CONTEXT
+from api.db import REQUEST_CONTEXT, request_params
 from tests.sql.helpers import ALICE, fails_with, rows, scalar
 
 
@@ -41,7 +41,8 @@ def test_rls_is_enabled_and_forced_on_every_table_in_app(conn: Connection) -> No
         " join pg_catalog.pg_namespace n on n.oid = c.relnamespace"
         " where n.nspname = 'app' and c.relkind in ('r', 'p') order by c.relname",
     )
-    assert [name for name, *_ in tables] == ["tasks", "users"]  # a new table gets checked too
+    # A new table gets checked too.
+    assert [name for name, *_ in tables] == ["audit_events", "tasks", "users"]
     assert [name for name, enabled, forced in tables if not (enabled and forced)] == []
 
 
@@ -59,8 +60,13 @@ def test_app_user_cannot_call_the_trigger_functions(conn: Connection) -> None:
         conn,
         "select p.proname, has_function_privilege('app_user', p.oid, 'execute')"
         " from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace"
-        " where n.nspname = 'app_private' order by p.proname",
-    ) == [("tg_tasks__stamp_row", False), ("tg_users__stamp_row", False)]
+        " where n.nspname = 'app_private' and p.prorettype = 'trigger'::regtype"
+        " order by p.proname",
+    ) == [
+        ("tg__refuse_change", False),
+        ("tg_tasks__stamp_row", False),
+        ("tg_users__stamp_row", False),
+    ]
 
 
 def test_begin_request_acts_for_the_user_until_commit(conn: Connection) -> None:
@@ -68,7 +74,7 @@ def test_begin_request_acts_for_the_user_until_commit(conn: Connection) -> None:
     assert rows(conn, "select current_user, session_user") == [(login, login)]
 
     with conn.transaction():
-        conn.execute(REQUEST_CONTEXT, (ALICE,))
+        conn.execute(REQUEST_CONTEXT, request_params(ALICE))
         assert rows(conn, "select current_user, session_user, app.current_user_id()") == [
             ("app_user", login, ALICE)
         ]
@@ -79,7 +85,7 @@ def test_begin_request_acts_for_the_user_until_commit(conn: Connection) -> None:
 def test_begin_request_acts_for_the_user_until_rollback(conn: Connection) -> None:
     login = conn.info.user
     with conn.transaction(force_rollback=True):
-        conn.execute(REQUEST_CONTEXT, (ALICE,))
+        conn.execute(REQUEST_CONTEXT, request_params(ALICE))
         assert scalar(conn, "select current_user") == "app_user"
     assert rows(conn, "select current_user, app.current_user_id()") == [(login, None)]
 
@@ -88,7 +94,7 @@ def test_begin_request_acts_for_the_user_until_rollback(conn: Connection) -> Non
 def test_begin_request_without_a_user_id_is_refused(conn: Connection, user_id: str | None) -> None:
     with conn.transaction(force_rollback=True):
         with fails_with(conn, "PT401"):
-            conn.execute(REQUEST_CONTEXT, (user_id,))
+            conn.execute(REQUEST_CONTEXT, request_params(user_id))
         assert rows(conn, "select current_user, app.current_user_id()") == [(conn.info.user, None)]
     assert scalar(conn, "select count(*) from app.users") == 0
 
@@ -97,11 +103,11 @@ def test_begin_request_creates_the_user_once(conn: Connection) -> None:
     assert rows(conn, "select id from app.users") == []
 
     with conn.transaction():
-        conn.execute(REQUEST_CONTEXT, (ALICE,))
+        conn.execute(REQUEST_CONTEXT, request_params(ALICE))
     first = rows(conn, "select id, email, name, created_at, updated_at from app.users")
     assert [row[:3] for row in first] == [(ALICE, None, None)]
 
     with conn.transaction():
-        conn.execute(REQUEST_CONTEXT, (ALICE,))
+        conn.execute(REQUEST_CONTEXT, request_params(ALICE))
         assert rows(conn, "select id from app.users") == [(ALICE,)]
     assert rows(conn, "select id, email, name, created_at, updated_at from app.users") == first

@@ -10,7 +10,7 @@ import pytest
 from psycopg import Connection
 from psycopg.errors import InsufficientPrivilege
 
-from api.db import REQUEST_CONTEXT
+from api.db import REQUEST_CONTEXT, request_params
 from tests.sql.helpers import (
     ALICE,
     BOB,
@@ -90,7 +90,7 @@ def test_insert_policy_alone_refuses_a_task_for_another_user(conn: Connection) -
     create_task(conn, BOB)
     with conn.transaction(force_rollback=True):
         conn.execute("grant insert (user_id) on app.tasks to app_user")
-        conn.execute(REQUEST_CONTEXT, (ALICE,))
+        conn.execute(REQUEST_CONTEXT, request_params(ALICE))
         owner = scalar(
             conn,
             "insert into app.tasks (user_id, title) values (%s, 'ok') returning user_id",
@@ -109,7 +109,7 @@ def test_update_own_task(conn: Connection) -> None:
     task_id = create_task(conn, ALICE, "before")
 
     with conn.transaction():
-        conn.execute(REQUEST_CONTEXT, (ALICE,))
+        conn.execute(REQUEST_CONTEXT, request_params(ALICE))
         cur = conn.execute(
             "update app.tasks set title = 'after', description = 'd', completed = true"
             " where id = %s",
@@ -123,7 +123,7 @@ def test_update_of_another_users_task_affects_no_row(conn: Connection) -> None:
     bobs = create_task(conn, BOB, "bob's")
 
     with conn.transaction():
-        conn.execute(REQUEST_CONTEXT, (ALICE,))
+        conn.execute(REQUEST_CONTEXT, request_params(ALICE))
         cur = conn.execute(
             "update app.tasks set title = 'taken', completed = true, version = 1 where id = %s",
             (bobs,),
@@ -164,14 +164,14 @@ def test_moving_own_task_to_another_user_is_refused_past_the_grant(conn: Connect
 
     with conn.transaction(force_rollback=True):
         conn.execute("grant update (user_id) on app.tasks to app_user")
-        conn.execute(REQUEST_CONTEXT, (ALICE,))
+        conn.execute(REQUEST_CONTEXT, request_params(ALICE))
         with fails_with(conn, "PT422"):
             conn.execute("update app.tasks set user_id = %s where id = %s", (BOB, task_id))
 
     with conn.transaction(force_rollback=True):
         conn.execute("grant update (user_id) on app.tasks to app_user")
         conn.execute("alter table app.tasks disable trigger _100_stamp_row")
-        conn.execute(REQUEST_CONTEXT, (ALICE,))
+        conn.execute(REQUEST_CONTEXT, request_params(ALICE))
         cur = conn.execute("update app.tasks set user_id = %s where id = %s", (ALICE, task_id))
         assert cur.rowcount == 1  # the widened grant and the disabled trigger are in force
         with fails_with(conn, InsufficientPrivilege):
@@ -188,7 +188,7 @@ def test_delete_own_task(conn: Connection) -> None:
     other = create_task(conn, ALICE)
 
     with conn.transaction():
-        conn.execute(REQUEST_CONTEXT, (ALICE,))
+        conn.execute(REQUEST_CONTEXT, request_params(ALICE))
         assert conn.execute("delete from app.tasks where id = %s", (task_id,)).rowcount == 1
     assert task_row(conn, task_id) is None
     assert task_row(conn, other) is not None
@@ -198,7 +198,7 @@ def test_delete_of_another_users_task_affects_no_row(conn: Connection) -> None:
     bobs = create_task(conn, BOB, "bob's")
 
     with conn.transaction():
-        conn.execute(REQUEST_CONTEXT, (ALICE,))
+        conn.execute(REQUEST_CONTEXT, request_params(ALICE))
         assert conn.execute("delete from app.tasks where id = %s", (bobs,)).rowcount == 0
         assert conn.execute("delete from app.tasks").rowcount == 0
     assert task_row(conn, bobs) == (BOB, "bob's", None, False, 1)

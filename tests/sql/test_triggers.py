@@ -13,7 +13,7 @@ import pytest
 from psycopg import Connection
 from psycopg.errors import CheckViolation
 
-from api.db import REQUEST_CONTEXT
+from api.db import REQUEST_CONTEXT, request_params
 from tests.sql.helpers import (
     ALICE,
     BOB,
@@ -42,7 +42,7 @@ def update_as(
     """Commits `update app.tasks set <assignments>` in user_id's request; returns the new
     version."""
     with conn.transaction():
-        conn.execute(REQUEST_CONTEXT, (user_id,))
+        conn.execute(REQUEST_CONTEXT, request_params(user_id))
         version: int = scalar(
             conn,
             "update app.tasks set " + assignments + " where id = %s returning version",
@@ -272,7 +272,7 @@ def test_concurrent_writers_of_one_version_the_second_gets_pt409(
         ThreadPoolExecutor(max_workers=1) as pool,
     ):
         with first.transaction():
-            first.execute(REQUEST_CONTEXT, (ALICE,))
+            first.execute(REQUEST_CONTEXT, request_params(ALICE))
             version = scalar(
                 first,
                 "update app.tasks set title = 'first', version = 1 where id = %s returning version",

@@ -1,0 +1,228 @@
+"""Built-in accounts: sign up, sign in, refresh, sign out, and who am I.
+
+Each handler owns its transactions, because some outcomes must commit and still answer with an
+error: a failed sign-in is counted, a reused refresh token revokes its family."""
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+
+from api import accounts, audit
+from api.db import anonymous_transaction
+from api.deps import CurrentCaller, Tx
+from api.models import (
+    Detail,
+    ErrorResponse,
+    RefreshRequest,
+    Session,
+    SignIn,
+    SignOutRequest,
+    SignUp,
+    TokenPair,
+    UserPublic,
+)
+from api.routes.tasks import require_json
+from api.settings import Settings
+
+WAIT_SECONDS = "select app.auth_wait_seconds(%(email)s, %(client)s)"
+SIGN_UP = "select id, created_at from app.sign_up(%(email)s, %(hash)s, %(name)s)"
+CREDENTIALS = "select user_id, password_hash, name, created_at from app.credentials_for(%(email)s)"
+FAILED = "select app.auth_failed(%(email)s, %(client)s)"
+SUCCEEDED = "select app.auth_succeeded(%(email)s)"
+REHASH = "select app.set_password_hash(%(user_id)s, %(hash)s)"
+ISSUE_REFRESH = (
+    "select app.issue_refresh_token(%(user_id)s, gen_random_uuid(), %(hash)s, %(expires_at)s)"
+)
+ROTATE = "select outcome, user_id from app.rotate_refresh_token(%(old)s, %(new)s, %(expires_at)s)"
+SIGN_OUT = "select app.sign_out(%(refresh_hash)s, %(token_id)s, %(expires_at)s)"
+ME = "select id, email, name, created_at from app.users where id = app.current_user_id()"
+
+INVALID_CREDENTIALS = "Invalid email or password"
+
+router = APIRouter(tags=["auth"])
+Body = [Depends(require_json)]
+
+
+def error(code: int, description: str) -> dict[int | str, dict[str, Any]]:
+    return {code: {"model": ErrorResponse, "description": description}}
+
+
+RATE_LIMITED = error(429, "Too many failures for this email or address; see Retry-After")
+BAD_BODY: dict[int | str, dict[str, Any]] = {
+    **error(400, "Malformed JSON"),
+    **error(415, "The body is not application/json"),
+}
+
+
+def too_many(wait: int) -> HTTPException:
+    return HTTPException(
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        detail="Too many attempts, try again later",
+        headers={"Retry-After": str(wait)},
+    )
+
+
+def invalid(detail: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+async def wait_seconds(conn: Any, email: str, client: str) -> int:
+    cur = await conn.execute(WAIT_SECONDS, {"email": email, "client": client})
+    row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def start_session(conn: Any, settings: Settings, user: UserPublic) -> Session:
+    """Stores a new refresh token family for the user; returns the tokens to hand out."""
+    refresh_token = accounts.new_refresh_token(settings)
+    await conn.execute(
+        ISSUE_REFRESH,
+        {"user_id": user.id, "hash": refresh_token.hash, "expires_at": refresh_token.expires_at},
+    )
+    token, lifetime = accounts.access_token(settings, user.id)
+    return Session(
+        user=user, access_token=token, refresh_token=refresh_token.token, expires_in=lifetime
+    )
+
+
+@router.post(
+    "/signup",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=Body,
+    responses={**BAD_BODY, **error(409, "Email already registered"), **RATE_LIMITED},
+    summary="Create an account",
+)
+async def sign_up(request: Request, body: SignUp) -> Session:
+    settings: Settings = request.app.state.settings
+    pool, client = request.app.state.pool, audit.client_address(request)
+    email = str(body.email)
+    password_hash = await accounts.hash_password(body.password)
+    async with anonymous_transaction(pool) as conn:
+        if wait := await wait_seconds(conn, email, client):
+            await audit.record(conn, request, "rate_limited", None)
+            created = None
+        else:
+            try:
+                async with conn.transaction():  # a savepoint: a taken email must not undo the count
+                    cur = await conn.execute(
+                        SIGN_UP, {"email": email, "hash": password_hash, "name": body.name}
+                    )
+                    created = await cur.fetchone()
+            except Exception as exc:
+                if getattr(exc, "sqlstate", None) != "PT409":
+                    raise
+                created = None
+                await conn.execute(FAILED, {"email": email, "client": client})
+            if created is not None:
+                user = UserPublic(id=created[0], email=email, name=body.name, created_at=created[1])
+                session = await start_session(conn, settings, user)
+                await audit.record(conn, request, "sign_up", user.id)
+    if wait:
+        raise too_many(wait)
+    if created is None:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail="Email already registered")
+    return session
+
+
+@router.post(
+    "/signin",
+    dependencies=Body,
+    responses={**BAD_BODY, **error(401, INVALID_CREDENTIALS), **RATE_LIMITED},
+    summary="Sign in with email and password",
+)
+async def sign_in(request: Request, body: SignIn) -> Session:
+    settings: Settings = request.app.state.settings
+    pool, client = request.app.state.pool, audit.client_address(request)
+    email = str(body.email)
+    async with anonymous_transaction(pool) as conn:
+        wait = await wait_seconds(conn, email, client)
+        if wait:
+            await audit.record(conn, request, "rate_limited", None)
+        else:
+            cur = await conn.execute(CREDENTIALS, {"email": email})
+            account = await cur.fetchone()
+    if wait:
+        raise too_many(wait)
+    user_id, password_hash, name, created_at = account or (None, None, None, None)
+    if not await accounts.verify_password(password_hash, body.password) or user_id is None:
+        async with anonymous_transaction(pool) as conn:
+            await conn.execute(FAILED, {"email": email, "client": client})
+            await audit.record(conn, request, "sign_in_failed", user_id)
+        raise invalid(INVALID_CREDENTIALS)
+    assert password_hash is not None
+    new_hash = None
+    if accounts.needs_rehash(password_hash):
+        new_hash = await accounts.hash_password(body.password)
+    user = UserPublic(id=user_id, email=email, name=name, created_at=created_at)
+    async with anonymous_transaction(pool) as conn:
+        await conn.execute(SUCCEEDED, {"email": email})
+        if new_hash is not None:
+            await conn.execute(REHASH, {"user_id": user_id, "hash": new_hash})
+        session = await start_session(conn, settings, user)
+        await audit.record(conn, request, "sign_in", user_id)
+    return session
+
+
+@router.post(
+    "/refresh",
+    dependencies=Body,
+    responses={**BAD_BODY, **error(401, "Invalid, expired or reused refresh token")},
+    summary="Exchange a refresh token for new tokens",
+)
+async def refresh(request: Request, body: RefreshRequest) -> TokenPair:
+    """The refresh token is rotated: the one presented stops working. Presenting it again is
+    taken for theft, and revokes every refresh token issued from the same sign-in."""
+    settings: Settings = request.app.state.settings
+    new = accounts.new_refresh_token(settings)
+    async with anonymous_transaction(request.app.state.pool) as conn:
+        cur = await conn.execute(
+            ROTATE,
+            {"old": accounts.refresh_hash(body.refresh_token), "new": new.hash,
+             "expires_at": new.expires_at},
+        )  # fmt: skip
+        row = await cur.fetchone()
+        assert row is not None
+        outcome, user_id = row
+        if outcome in ("ok", "reused"):
+            event = "refresh" if outcome == "ok" else "refresh_reused"
+            await audit.record(conn, request, event, user_id)
+    if outcome == "reused":
+        raise invalid("Refresh token reuse detected; sign in again")
+    if outcome != "ok":
+        raise invalid("Invalid refresh token")
+    token, lifetime = accounts.access_token(settings, user_id)
+    return TokenPair(access_token=token, refresh_token=new.token, expires_in=lifetime)
+
+
+@router.post(
+    "/signout",
+    responses={**BAD_BODY},
+    summary="Sign out this session",
+)
+async def sign_out(
+    request: Request, tx: Tx, caller: CurrentCaller, body: SignOutRequest | None = None
+) -> Detail:
+    """Revokes the access token used for this request and, when given, the refresh token's
+    whole family. The user's other sessions keep working."""
+    refresh_token = body.refresh_token if body else None
+    await tx.execute(
+        SIGN_OUT,
+        {
+            "refresh_hash": accounts.refresh_hash(refresh_token) if refresh_token else None,
+            "token_id": caller.token_id,
+            "expires_at": caller.expires_at,
+        },
+    )
+    await audit.record(tx, request, "sign_out", request.state.user_id)
+    return Detail(detail="Signed out")
+
+
+@router.get("/me", summary="The caller")
+async def me(tx: Tx) -> UserPublic:
+    cur = await tx.execute(ME)
+    row = await cur.fetchone()
+    assert row is not None  # begin_request created the row
+    user_id, email, name, created_at = row
+    return UserPublic(id=user_id, email=email, name=name, created_at=created_at)
