@@ -20,6 +20,8 @@ from api.security import (
 )
 from api.settings import Settings
 
+CLOCK_SKEW_SECONDS = 5  # Better Auth runs on another host, with its own clock
+
 bearer = HTTPBearer(
     auto_error=False,
     description="Our access token, a Better Auth JWT (JWKS-verified, or HS256 with "
@@ -46,6 +48,7 @@ async def authenticate(request: Request, token: str) -> Caller:
             request.app.state.jwks,
             issuer=settings.better_auth_issuer or str(settings.better_auth_url),
             audience=settings.better_auth_audience or str(settings.better_auth_url),
+            leeway=CLOCK_SKEW_SECONDS,
         )
         return caller_from_claims(claims)
     if algorithm is None and settings.better_auth_url is not None:

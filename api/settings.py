@@ -110,16 +110,19 @@ class Settings(BaseSettings):
         "better_auth_url", "better_auth_jwks_url", "better_auth_issuer", "better_auth_audience"
     )
     @classmethod
-    def no_trailing_slash(cls, value: str | None) -> str | None:
+    def http_url(cls, value: str | None) -> str | None:
+        # Kept exactly as given: Better Auth's tokens carry its baseURL verbatim as iss and aud.
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
-        return value.rstrip("/") if value is not None else None
+        return value
 
     @property
     def jwks_url(self) -> str | None:
         if self.better_auth_jwks_url:
             return self.better_auth_jwks_url
-        return f"{self.better_auth_url}/api/auth/jwks" if self.better_auth_url else None
+        if self.better_auth_url is None:
+            return None
+        return f"{self.better_auth_url.rstrip('/')}/api/auth/jwks"
 
     @property
     def owner_database_url(self) -> str | None:

@@ -2,13 +2,17 @@
 rate limits and the audit trail."""
 
 import asyncio
+import statistics
+import time
 from typing import Any
 
 import httpx
 import jwt
 import psycopg
 import pytest
+from argon2 import PasswordHasher
 
+from api import accounts
 from tests.utils.tokens import SECRET
 
 PASSWORD = "correct horse battery"
@@ -290,3 +294,36 @@ async def test_the_request_role_cannot_read_or_change_the_audit_trail(
 
 async def test_me_needs_a_token(client: httpx.AsyncClient) -> None:
     assert (await client.get("/api/auth/me")).status_code == 401
+
+
+async def test_unknown_email_and_wrong_password_take_about_the_same_time(
+    client: httpx.AsyncClient,
+) -> None:
+    await sign_up(client)
+
+    async def median_seconds(email: str) -> float:
+        times = []
+        for n in range(7):
+            started = time.perf_counter()
+            # Distinct emails per attempt for the unknown case, so the rate limit stays out.
+            await sign_in(client, email.format(n=n), "wrong password!")
+            times.append(time.perf_counter() - started)
+        return statistics.median(times)
+
+    known = await median_seconds("ada@example.com")
+    await sign_in(client)  # clears the failures counted above
+    unknown = await median_seconds("nobody{n}@example.com")
+    assert 0.5 < unknown / known < 2.0, (known, unknown)
+
+
+async def test_a_hash_with_old_parameters_is_replaced_on_sign_in(
+    client: httpx.AsyncClient, conn: psycopg.Connection
+) -> None:
+    await sign_up(client)
+    weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
+    conn.execute("update app_private.accounts set password_hash = %s", (weak,))
+    assert (await sign_in(client)).status_code == 200
+    (stored,) = conn.execute("select password_hash from app_private.accounts").fetchone() or ("",)
+    assert stored != weak
+    assert not accounts.needs_rehash(stored)
+    assert (await sign_in(client)).status_code == 200
