@@ -2,7 +2,10 @@
 
 import argparse
 import logging
+import os
+import resource
 import sys
+from typing import Any
 
 import psycopg
 from pydantic import SecretStr
@@ -17,7 +20,8 @@ def parser() -> argparse.ArgumentParser:
         prog="todo-api",
         description="Multi-user task API on PostgreSQL. Configured by environment variables "
         "(or .env): DATABASE_URL, MIGRATION_DATABASE_URL, BETTER_AUTH_SECRET, FRONTEND_URL, "
-        "HOST, PORT, POOL_MIN_SIZE, POOL_MAX_SIZE, POOL_TIMEOUT, LOG_LEVEL, DATA_DIR.",
+        "HOST, PORT, WORKERS, POOL_MIN_SIZE, POOL_MAX_SIZE, POOL_TIMEOUT, LOG_LEVEL, DATA_DIR, "
+        "BETTER_AUTH_URL and more: see how-to/configure-the-service.md.",
     )
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = commands.add_parser(
@@ -31,6 +35,13 @@ def parser() -> argparse.ArgumentParser:
     rollback = commands.add_parser("rollback", help="roll back the newest migration")
     rollback.add_argument("--all", action="store_true", help="roll back every migration")
     return top
+
+
+def raise_file_limit() -> None:
+    """Every open connection is a file: allow as many as the system lets this process have."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def serve(settings: Settings, *, run_migrations: bool) -> None:
@@ -66,12 +77,21 @@ def serve(settings: Settings, *, run_migrations: bool) -> None:
             log.info("migrations applied: %s", ", ".join(applied) or "none pending")
         base = f"http://{settings.host}:{settings.port}"
         log.info("serving on %s; API docs at %s/docs", base, base)
-        uvicorn.run(
-            create_app(settings, database_url),
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level,
-        )
+        raise_file_limit()
+        options: dict[str, Any] = {
+            "host": settings.host,
+            "port": settings.port,
+            "log_level": settings.log_level,
+            "backlog": settings.backlog,
+        }
+        if settings.workers == 1:
+            uvicorn.run(create_app(settings, database_url), **options)
+        else:  # each process builds its app from the environment
+            os.environ["DATABASE_URL"] = database_url
+            os.environ["BETTER_AUTH_SECRET"] = settings.secret
+            uvicorn.run(
+                "api.main:app_from_environment", factory=True, workers=settings.workers, **options
+            )
     finally:
         if server is not None:
             server.stop()

@@ -11,7 +11,7 @@ from api import errors
 from api.db import create_pool
 from api.middleware import BodyLimit, RequestId
 from api.routes import auth, meta, tasks
-from api.settings import Settings
+from api.settings import Settings, load_settings
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -78,3 +78,9 @@ def create_app(settings: Settings, conninfo: str | None = None) -> FastAPI:
             include_in_schema=False,
         )
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """For each of several server processes (WORKERS > 1): settings from the environment,
+    which `todo-api serve` has completed (the embedded database's URL, the development secret)."""
+    return create_app(load_settings())

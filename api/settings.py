@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     refresh_token_expire_days: int = Field(default=7, ge=1, le=365)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(
+        default=1, ge=1, le=64, description="Server processes, each with its own pool."
+    )
+    backlog: int = Field(default=4096, ge=64, description="Connections waiting to be accepted.")
     pool_min_size: int = Field(default=2, ge=0)
     pool_max_size: int = Field(default=10, ge=1)
     pool_timeout: float = Field(

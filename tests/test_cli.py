@@ -146,3 +146,12 @@ def test_serve_without_database_url_runs_an_embedded_postgres(tmp_path: Path) ->
         assert (data / "dev-secret").read_text().strip() == secret
         tasks = httpx.get(f"{base}/api/tasks", headers=headers).json()
         assert [task["title"] for task in tasks] == ["kept"]
+
+
+def test_serve_with_several_workers(tmp_path: Path, database_url: str) -> None:
+    env = {"DATABASE_URL": database_url, "BETTER_AUTH_SECRET": SECRET, "WORKERS": "2"}
+    with serving(tmp_path, **env) as base:
+        for n in range(6):
+            created = httpx.post(f"{base}/api/tasks", json={"title": f"t{n}"}, headers=auth())
+            assert created.status_code == 201
+        assert len(httpx.get(f"{base}/api/tasks", headers=auth()).json()) == 6
