@@ -2,6 +2,7 @@
 clone of it for every test, so tests may commit and never see each other's rows."""
 
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 
 import httpx
 import psycopg
@@ -77,15 +78,16 @@ def app_settings(database_url: str, **overrides: object) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
 
 
-@pytest.fixture
-async def app(database_url: str) -> AsyncIterator[FastAPI]:
-    application = create_app(app_settings(database_url))
-    async with application.router.lifespan_context(application):
-        yield application
+@asynccontextmanager
+async def http_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for the app, with its lifespan (pool open) for as long as it is used."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http
 
 
 @pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+async def client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with http_client(create_app(app_settings(database_url))) as http:
         yield http

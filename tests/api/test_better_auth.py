@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from api.main import create_app
-from tests.conftest import app_settings
+from tests.conftest import app_settings, http_client
 from tests.utils.better_auth import BetterAuth, better_auth_server
 from tests.utils.tokens import SECRET
 
@@ -23,11 +23,10 @@ def better_auth(database_url: str) -> Iterator[BetterAuth]:
 
 @pytest.fixture
 async def ba_client(database_url: str, better_auth: BetterAuth) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(app_settings(database_url, better_auth_url=better_auth.base_url))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client
+    async with http_client(
+        create_app(app_settings(database_url, better_auth_url=better_auth.base_url))
+    ) as client:
+        yield client
 
 
 def bearer(token: str) -> dict[str, str]:

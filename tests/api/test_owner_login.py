@@ -13,7 +13,7 @@ from psycopg import sql
 from api.db import REQUEST_CONTEXT, request_params
 from api.main import create_app
 from api.migrate import migrate
-from tests.conftest import app_settings, janitor
+from tests.conftest import app_settings, http_client, janitor
 from tests.utils.server import Server, embedded_server, unique_name
 from tests.utils.tokens import auth
 
@@ -56,11 +56,8 @@ def owned_database(server: Server, role: str) -> Iterator[str]:
 
 @pytest.fixture
 async def owner_client(owner_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(app_settings(owner_url))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client
+    async with http_client(create_app(app_settings(owner_url))) as client:
+        yield client
 
 
 async def test_the_owner_login_still_isolates_users(

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from api.main import create_app
-from tests.conftest import app_settings
+from tests.conftest import app_settings, http_client
 from tests.utils.proxy import Proxy
 from tests.utils.server import Server
 from tests.utils.tokens import auth
@@ -29,11 +29,8 @@ async def proxied_client(database_url: str, proxy: Proxy) -> AsyncIterator[httpx
     dbname = database_url.split("/")[3].split("?")[0]
     through_proxy = Server("127.0.0.1", proxy.port, proxy.target.user, proxy.target.password)
     settings = app_settings(database_url, pool_timeout=1.0)
-    app = create_app(settings, through_proxy.url(dbname))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client
+    async with http_client(create_app(settings, through_proxy.url(dbname))) as client:
+        yield client
 
 
 async def eventually_ok(client: httpx.AsyncClient, url: str, seconds: float = 15.0) -> None:
