@@ -13,6 +13,7 @@ from api.security import (
     ASYMMETRIC_ALGORITHMS,
     Caller,
     InvalidTokenError,
+    VerifiedTokens,
     caller_from_claims,
     jwt_algorithm,
     session_token,
@@ -36,21 +37,28 @@ def unauthorized(detail: str) -> HTTPException:
 
 
 async def authenticate(request: Request, token: str) -> Caller:
+    verified: VerifiedTokens = request.app.state.verified_tokens
+    if (known := verified.get(token)) is not None:
+        return known
     settings: Settings = request.app.state.settings
     algorithm = jwt_algorithm(token)
     if algorithm == "HS256":
-        return caller_from_claims(verify_hs256(token, settings.secret))
+        caller = caller_from_claims(verify_hs256(token, settings.secret))
+        verified.put(token, caller)
+        return caller
     if algorithm in ASYMMETRIC_ALGORITHMS and request.app.state.jwks is not None:
         from api.better_auth import verify_jwt
 
         claims = await verify_jwt(
             token,
             request.app.state.jwks,
-            issuer=settings.better_auth_issuer or str(settings.better_auth_url),
-            audience=settings.better_auth_audience or str(settings.better_auth_url),
+            issuer=str(settings.jwt_issuer),
+            audience=str(settings.jwt_audience),
             leeway=CLOCK_SKEW_SECONDS,
         )
-        return caller_from_claims(claims)
+        caller = caller_from_claims(claims)
+        verified.put(token, caller)
+        return caller
     if algorithm is None and settings.better_auth_url is not None:
         return Caller(user_id=None, session_token=session_token(token, settings.secret))
     raise InvalidTokenError()

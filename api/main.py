@@ -11,6 +11,7 @@ from api import errors
 from api.db import create_pool
 from api.middleware import BodyLimit, RequestId
 from api.routes import auth, meta, tasks
+from api.security import VerifiedTokens
 from api.settings import Settings, load_settings
 
 MAX_BODY_BYTES = 64 * 1024
@@ -53,6 +54,7 @@ def create_app(settings: Settings, conninfo: str | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.conninfo = conninfo or settings.database_url
+    app.state.verified_tokens = VerifiedTokens()
     settings.secret  # noqa: B018 - refuse to build an app that cannot verify tokens
     # Outermost last: CORS wraps everything, so even a 413 carries its headers.
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)

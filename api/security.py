@@ -146,3 +146,29 @@ def session_token(presented: str, secret: str) -> str:
     if not 0 < len(value) <= MAX_SESSION_TOKEN_LENGTH or not value.isascii() or not value.isalnum():
         raise InvalidTokenError()
     return value
+
+
+class VerifiedTokens:
+    """Callers of JWTs verified recently, by the exact token string: a client sends the same
+    token on every request, and checking its signature again is the costliest thing Python does
+    for a request. An entry is used only until the token's exp; revocation is still checked by
+    the database on every request. A Better Auth key withdrawn from its JWKS stops new tokens at
+    once, and the ones already seen at their exp (15 minutes at most)."""
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self.max_entries = max_entries
+        self._callers: dict[str, Caller] = {}
+
+    def get(self, token: str) -> Caller | None:
+        caller = self._callers.get(token)
+        if caller is None:
+            return None
+        if caller.expires_at is None or caller.expires_at <= datetime.now(UTC):
+            self._callers.pop(token, None)
+            return None
+        return caller
+
+    def put(self, token: str, caller: Caller) -> None:
+        if len(self._callers) >= self.max_entries:
+            self._callers.pop(next(iter(self._callers)))  # the oldest entry
+        self._callers[token] = caller

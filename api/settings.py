@@ -1,9 +1,10 @@
 """The service's configuration: one Settings object, read from the environment and `.env`."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Self
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIN_SECRET_LENGTH = 32
@@ -35,14 +36,16 @@ class Settings(BaseSettings):
     better_auth_jwks_url: str | None = Field(
         default=None, description="Defaults to {BETTER_AUTH_URL}/api/auth/jwks."
     )
-    better_auth_issuer: str | None = Field(default=None, description="Defaults to BETTER_AUTH_URL.")
+    better_auth_issuer: str | None = Field(
+        default=None, description="Defaults to BETTER_AUTH_URL's origin."
+    )
     better_auth_audience: str | None = Field(
-        default=None, description="Defaults to BETTER_AUTH_URL."
+        default=None, description="Defaults to BETTER_AUTH_URL's origin."
     )
     better_auth_session_table: str = Field(
         default="public.session",
-        pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$",
-        description="Better Auth's session table, schema-qualified.",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$",
+        description="Better Auth's session table, schema-qualified (schema.table).",
     )
     access_token_expire_minutes: int = Field(default=15, ge=1, le=24 * 60)
     refresh_token_expire_days: int = Field(default=7, ge=1, le=365)
@@ -115,10 +118,36 @@ class Settings(BaseSettings):
     )
     @classmethod
     def http_url(cls, value: str | None) -> str | None:
-        # Kept exactly as given: Better Auth's tokens carry its baseURL verbatim as iss and aud.
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value
+
+    @model_validator(mode="after")
+    def jwks_needs_issuer_and_audience(self) -> Self:
+        explicit = self.better_auth_issuer and self.better_auth_audience
+        if self.better_auth_jwks_url and not self.better_auth_url and not explicit:
+            raise ValueError(
+                "BETTER_AUTH_JWKS_URL without BETTER_AUTH_URL needs BETTER_AUTH_ISSUER"
+                " and BETTER_AUTH_AUDIENCE"
+            )
+        return self
+
+    @property
+    def better_auth_origin(self) -> str | None:
+        """Better Auth (1.7) writes its base URL's origin, no path or trailing slash, as the
+        iss and aud of its JWTs."""
+        if self.better_auth_url is None:
+            return None
+        parts = urlsplit(self.better_auth_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def jwt_issuer(self) -> str | None:
+        return self.better_auth_issuer or self.better_auth_origin
+
+    @property
+    def jwt_audience(self) -> str | None:
+        return self.better_auth_audience or self.better_auth_origin
 
     @property
     def jwks_url(self) -> str | None:

@@ -5,6 +5,7 @@ error: a failed sign-in is counted, a reused refresh token revokes its family.""
 
 from typing import Any
 
+import psycopg
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 
 from api import accounts, audit
@@ -98,29 +99,29 @@ async def sign_up(request: Request, body: SignUp) -> Session:
     settings: Settings = request.app.state.settings
     pool, client = request.app.state.pool, audit.client_address(request)
     email = str(body.email)
-    password_hash = await accounts.hash_password(body.password)
     async with anonymous_transaction(pool) as conn:
         if wait := await wait_seconds(conn, email, client):
             await audit.record(conn, request, "rate_limited", None)
-            created = None
-        else:
-            try:
-                async with conn.transaction():  # a savepoint: a taken email must not undo the count
-                    cur = await conn.execute(
-                        SIGN_UP, {"email": email, "hash": password_hash, "name": body.name}
-                    )
-                    created = await cur.fetchone()
-            except Exception as exc:
-                if getattr(exc, "sqlstate", None) != "PT409":
-                    raise
-                created = None
-                await conn.execute(FAILED, {"email": email, "client": client})
-            if created is not None:
-                user = UserPublic(id=created[0], email=email, name=body.name, created_at=created[1])
-                session = await start_session(conn, settings, user)
-                await audit.record(conn, request, "sign_up", user.id)
-    if wait:
+    if wait:  # refused before the costly hash
         raise too_many(wait)
+    password_hash = await accounts.hash_password(body.password)
+    async with anonymous_transaction(pool) as conn:
+        try:
+            async with conn.transaction():  # a savepoint: a taken email must not undo the count
+                cur = await conn.execute(
+                    SIGN_UP, {"email": email, "hash": password_hash, "name": body.name}
+                )
+                created = await cur.fetchone()
+        except psycopg.Error as exc:
+            if exc.sqlstate != "PT409":
+                raise
+            created = None
+            await conn.execute(FAILED, {"email": email, "client": client})
+            await audit.record(conn, request, "sign_up_failed", None)
+        if created is not None:
+            user = UserPublic(id=created[0], email=email, name=body.name, created_at=created[1])
+            session = await start_session(conn, settings, user)
+            await audit.record(conn, request, "sign_up", user.id)
     if created is None:
         raise HTTPException(status.HTTP_409_CONFLICT, detail="Email already registered")
     return session
@@ -196,16 +197,13 @@ async def refresh(request: Request, body: RefreshRequest) -> TokenPair:
     return TokenPair(access_token=token, refresh_token=new.token, expires_in=lifetime)
 
 
-@router.post(
-    "/signout",
-    responses={**BAD_BODY},
-    summary="Sign out this session",
-)
+@router.post("/signout", summary="Sign out this session")
 async def sign_out(
     request: Request, tx: Tx, caller: CurrentCaller, body: SignOutRequest | None = None
 ) -> Detail:
     """Revokes the access token used for this request and, when given, the refresh token's
-    whole family. The user's other sessions keep working."""
+    whole family. The user's other sessions keep working. Better Auth's own tokens are revoked
+    by signing out at Better Auth; this revokes only what this service issued."""
     refresh_token = body.refresh_token if body else None
     await tx.execute(
         SIGN_OUT,

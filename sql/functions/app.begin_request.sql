@@ -3,7 +3,7 @@
 --      signed out, or the owner of a Better Auth session token that has not expired;
 --   2. drop to the request role, for the rest of the transaction (set_config(..., true) is
 --      transaction-local, so it is safe behind a transaction-mode pooler such as Neon's);
---   3. record whom the transaction acts for;
+--   3. record whom the transaction acts for, and answer in UTC (app.task_json's timestamps);
 --   4. create the user's row on first sight, and refresh email and name when the token carries
 --      newer ones; both under the users table's own policies, and without writing anything when
 --      nothing changed.
@@ -37,10 +37,14 @@ begin
 
   perform pg_catalog.set_config('role', 'app_user', true);
   perform pg_catalog.set_config('app.user_id', acting_user, true);
+  perform pg_catalog.set_config('TimeZone', 'UTC', true);
 
-  insert into app.users (id, email, name)
-  values (acting_user, begin_request.email, begin_request.name)
-  on conflict (id) do nothing;
+  -- Looking is cheaper than an insert that finds a conflict, and almost every request looks.
+  if not exists (select from app.users as u where u.id = acting_user) then
+    insert into app.users (id, email, name)
+    values (acting_user, begin_request.email, begin_request.name)
+    on conflict (id) do nothing;
+  end if;
   if begin_request.email is not null or begin_request.name is not null then
     update app.users as u
        set email = coalesce(begin_request.email, u.email),

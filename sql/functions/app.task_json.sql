@@ -1,6 +1,8 @@
 -- A task as the API sends it. The API passes this JSON through untouched, so the wire format is
--- defined here, once: timestamps in UTC with microseconds and a Z, whatever the session's
--- time zone. Simple enough for the planner to inline into the calling query.
+-- defined here, once. Timestamps use PostgreSQL's own JSON form (ISO 8601, e.g.
+-- 2026-11-22T05:34:20.8874+00:00), in UTC because app.begin_request sets the transaction's
+-- time zone; that is several times cheaper than formatting them with to_char. Simple enough
+-- for the planner to inline into the calling query.
 create or replace function app.task_json(t app.tasks) returns json
 language sql stable parallel safe
 as $$
@@ -11,8 +13,8 @@ as $$
     'completed', t.completed,
     'user_id', t.user_id,
     'version', t.version,
-    'created_at', pg_catalog.to_char(t.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-    'updated_at', pg_catalog.to_char(t.updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
+    'created_at', t.created_at,
+    'updated_at', t.updated_at)
 $$;
 
 comment on function app.task_json(app.tasks) is 'A task in the API''s JSON shape (TaskPublic).';

@@ -48,7 +48,7 @@ comment on table app_private.auth_failures is
 
 create table app.audit_events (
   id bigint generated always as identity primary key,
-  event text not null check (event in ('sign_up', 'sign_in', 'sign_in_failed', 'refresh',
+  event text not null check (event in ('sign_up', 'sign_up_failed', 'sign_in', 'sign_in_failed', 'refresh',
     'refresh_reused', 'sign_out', 'token_rejected', 'rate_limited')),
   user_id text check (char_length(user_id) <= 255),
   client_address text check (char_length(client_address) <= 64),

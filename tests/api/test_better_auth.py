@@ -22,6 +22,15 @@ def better_auth(database_url: str) -> Iterator[BetterAuth]:
 
 
 @pytest.fixture
+async def ba_client_trailing_slash(
+    database_url: str, better_auth: BetterAuth
+) -> AsyncIterator[httpx.AsyncClient]:
+    settings = app_settings(database_url, better_auth_url=f"{better_auth.base_url}/")
+    async with http_client(create_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture
 async def ba_client(database_url: str, better_auth: BetterAuth) -> AsyncIterator[httpx.AsyncClient]:
     async with http_client(
         create_app(app_settings(database_url, better_auth_url=better_auth.base_url))
@@ -88,3 +97,11 @@ async def test_bad_session_tokens_are_401(
     expired = await ba_client.get("/api/tasks", headers=bearer(ada.session_token))
     assert expired.status_code == 401
     assert (await ba_client.get("/api/tasks", headers=bearer(ada.jwt))).status_code == 200
+
+
+async def test_better_auth_url_with_a_trailing_slash_still_matches_the_issuer(
+    ba_client_trailing_slash: httpx.AsyncClient, better_auth: BetterAuth
+) -> None:
+    ada = better_auth.sign_up("ada@example.com", "correct horse battery", "Ada")
+    response = await ba_client_trailing_slash.get("/api/tasks", headers=bearer(ada.jwt))
+    assert response.status_code == 200, response.text

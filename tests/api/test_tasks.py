@@ -1,5 +1,6 @@
 """The tasks resource over HTTP: every route, its statuses, and isolation between users."""
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -32,7 +33,7 @@ async def test_create_returns_the_task_with_location_and_etag(client: httpx.Asyn
     assert task["user_id"] == "alice"
     assert task["version"] == 1
     assert task["created_at"] == task["updated_at"]
-    assert task["created_at"].endswith("Z")
+    assert datetime.fromisoformat(task["created_at"]).utcoffset() == timedelta(0)
     assert response.headers["location"] == f"/api/tasks/{task['id']}"
     assert response.headers["etag"] == '"1"'
     assert response.headers["content-type"] == "application/json"
@@ -124,7 +125,9 @@ async def test_put_replaces_every_field_and_bumps_the_version(client: httpx.Asyn
     assert replaced["completed"] is False
     assert replaced["version"] == 2
     assert replaced["created_at"] == task["created_at"]
-    assert replaced["updated_at"] > task["updated_at"]
+    assert datetime.fromisoformat(replaced["updated_at"]) > datetime.fromisoformat(
+        task["updated_at"]
+    )
     assert response.headers["etag"] == '"2"'
 
 
