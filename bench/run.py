@@ -72,7 +72,9 @@ from api.routes.tasks import (
 )
 
 BENCH = Path(__file__).resolve().parent
-SCENARIOS = ["list", "list_1000", "get_one", "create", "update", "toggle", "delete", "mixed"]
+SCENARIOS = [
+    "list", "list_1000", "get_one", "create", "update", "toggle", "delete", "mixed", "signin",
+]  # fmt: skip
 PGBENCH_SCRIPT = BENCH / "pgbench" / "list.sql"
 PGBENCH_MODES = ("prepared", "simple")
 PGBENCH_USER = "'bench-user-' || lpad(:n::text, 5, '0')"  # list.sql's seeded user id

@@ -42,6 +42,7 @@ import jwt
 import psycopg
 from psycopg.rows import TupleRow
 
+from api import accounts
 from api.migrate import migrate
 
 ID_WIDTH = 5  # bench-user-00001; pgbench/list.sql formats ids the same way
@@ -271,6 +272,34 @@ def write_tokens(
         write_lines(results / "tasks.txt", [f"{token_of[str(uid)]}\t{tid}" for uid, tid in picked])
 
 
+BENCH_PASSWORD = "bench password 1234"  # bench/scenarios/signin.lua sends it
+
+
+def seed_accounts(database_url: str, results: Path, count: int) -> None:
+    """Built-in accounts for the sign-in scenario, bench-account-NNNNN@example.com, all with
+    BENCH_PASSWORD; one argon2id hash serves them all (the API verifies each sign-in in full)."""
+    password_hash = accounts.hasher.hash(BENCH_PASSWORD)
+    with psycopg.connect(database_url) as conn, conn.transaction():
+        conn.execute(
+            "insert into app.users (id, email, name)"
+            " select 'bench-account-' || lpad(n::text, 5, '0'),"
+            "        'bench-account-' || lpad(n::text, 5, '0') || '@example.com', 'Bench'"
+            "   from generate_series(1, %(count)s) as n"
+            " on conflict (id) do nothing",
+            {"count": count},
+        )
+        conn.execute(
+            "insert into app_private.accounts (user_id, email, password_hash)"
+            " select u.id, u.email, %(hash)s from app.users as u"
+            "  where u.id like 'bench-account-%%'"
+            " on conflict (user_id) do update set password_hash = excluded.password_hash",
+            {"hash": password_hash},
+        )
+        conn.execute("delete from app_private.auth_failures")
+    emails = [f"bench-account-{n:05d}@example.com" for n in range(1, count + 1)]
+    write_lines(results / "accounts.txt", emails)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     top = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -288,6 +317,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     top.add_argument("--big-per-size", type=int, default=3, help="big users of each size")
     top.add_argument("--write-users", type=int, default=1000, help="users create/delete write to")
+    top.add_argument("--accounts", type=int, default=1000, help="built-in accounts for signin")
     top.add_argument(
         "--delete-pool", type=int, default=100_000, help="tasks for the delete scenario"
     )
@@ -349,6 +379,8 @@ def main(argv: list[str] | None = None) -> None:
     write_tokens(url, layout, args.tokens, args.secret, ttl)
     with step(f"delete pool: {args.delete_pool} tasks of the write users"):
         refill_delete_pool(url, args.tokens.parent, args.delete_pool)
+    with step(f"accounts: {args.accounts} built-in accounts for the signin scenario"):
+        seed_accounts(url, args.tokens.parent, args.accounts)
     if fresh:
         vacuum_analyze(url)
     with psycopg.connect(url) as conn:
