@@ -3,6 +3,7 @@
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
@@ -51,15 +52,13 @@ def create_pool(settings: Settings, conninfo: str) -> AsyncConnectionPool[AsyncC
     )
 
 
-_checks: dict[int, asyncio.Task[None]] = {}
-
-
-def recheck_soon(pool: AsyncConnectionPool[AsyncConnection]) -> None:
+def recheck_soon(state: Any) -> None:
     """After one connection turned out broken, test the idle ones in the background, so that a
-    database restart costs one failed request rather than one per pooled connection."""
-    running = _checks.get(id(pool))
+    database restart costs one failed request rather than one per pooled connection. `state`
+    is the app's: it holds the pool, and the check under way (one at a time)."""
+    running: asyncio.Task[None] | None = getattr(state, "pool_check", None)
     if running is None or running.done():
-        _checks[id(pool)] = asyncio.create_task(pool.check())
+        state.pool_check = asyncio.create_task(state.pool.check())
 
 
 @asynccontextmanager

@@ -63,7 +63,7 @@ def internal_error() -> JSONResponse:
 async def database_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, psycopg.OperationalError):
         log.warning("database unreachable: %s", exc)
-        recheck_soon(request.app.state.pool)
+        recheck_soon(request.app.state)
         return unavailable()
     assert isinstance(exc, psycopg.Error)
     code = status_for_sqlstate(exc.sqlstate)

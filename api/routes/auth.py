@@ -7,10 +7,11 @@ from typing import Any
 
 import psycopg
 from fastapi import APIRouter, Depends, HTTPException, Request, status
+from psycopg import AsyncConnection
 
 from api import accounts, audit
 from api.db import anonymous_transaction
-from api.deps import CurrentCaller, Tx
+from api.deps import CurrentCaller, Tx, unauthorized
 from api.models import (
     Detail,
     ErrorResponse,
@@ -22,7 +23,7 @@ from api.models import (
     TokenPair,
     UserPublic,
 )
-from api.routes.tasks import require_json
+from api.routes.tasks import BODY_ERRORS, require_json
 from api.settings import Settings
 
 WAIT_SECONDS = "select app.auth_wait_seconds(%(email)s, %(client)s)"
@@ -49,10 +50,6 @@ def error(code: int, description: str) -> dict[int | str, dict[str, Any]]:
 
 
 RATE_LIMITED = error(429, "Too many failures for this email or address; see Retry-After")
-BAD_BODY: dict[int | str, dict[str, Any]] = {
-    **error(400, "Malformed JSON"),
-    **error(415, "The body is not application/json"),
-}
 
 
 def too_many(wait: int) -> HTTPException:
@@ -63,19 +60,13 @@ def too_many(wait: int) -> HTTPException:
     )
 
 
-def invalid(detail: str) -> HTTPException:
-    return HTTPException(
-        status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"}
-    )
-
-
-async def wait_seconds(conn: Any, email: str, client: str) -> int:
+async def wait_seconds(conn: AsyncConnection, email: str, client: str) -> int:
     cur = await conn.execute(WAIT_SECONDS, {"email": email, "client": client})
     row = await cur.fetchone()
     return int(row[0]) if row else 0
 
 
-async def start_session(conn: Any, settings: Settings, user: UserPublic) -> Session:
+async def start_session(conn: AsyncConnection, settings: Settings, user: UserPublic) -> Session:
     """Stores a new refresh token family for the user; returns the tokens to hand out."""
     refresh_token = accounts.new_refresh_token(settings)
     await conn.execute(
@@ -92,7 +83,7 @@ async def start_session(conn: Any, settings: Settings, user: UserPublic) -> Sess
     "/signup",
     status_code=status.HTTP_201_CREATED,
     dependencies=Body,
-    responses={**BAD_BODY, **error(409, "Email already registered"), **RATE_LIMITED},
+    responses={**BODY_ERRORS, **error(409, "Email already registered"), **RATE_LIMITED},
     summary="Create an account",
 )
 async def sign_up(request: Request, body: SignUp) -> Session:
@@ -130,7 +121,7 @@ async def sign_up(request: Request, body: SignUp) -> Session:
 @router.post(
     "/signin",
     dependencies=Body,
-    responses={**BAD_BODY, **error(401, INVALID_CREDENTIALS), **RATE_LIMITED},
+    responses={**BODY_ERRORS, **error(401, INVALID_CREDENTIALS), **RATE_LIMITED},
     summary="Sign in with email and password",
 )
 async def sign_in(request: Request, body: SignIn) -> Session:
@@ -151,7 +142,7 @@ async def sign_in(request: Request, body: SignIn) -> Session:
         async with anonymous_transaction(pool) as conn:
             await conn.execute(FAILED, {"email": email, "client": client})
             await audit.record(conn, request, "sign_in_failed", user_id)
-        raise invalid(INVALID_CREDENTIALS)
+        raise unauthorized(INVALID_CREDENTIALS)
     assert password_hash is not None
     new_hash = None
     if accounts.needs_rehash(password_hash):
@@ -169,7 +160,7 @@ async def sign_in(request: Request, body: SignIn) -> Session:
 @router.post(
     "/refresh",
     dependencies=Body,
-    responses={**BAD_BODY, **error(401, "Invalid, expired or reused refresh token")},
+    responses={**BODY_ERRORS, **error(401, "Invalid, expired or reused refresh token")},
     summary="Exchange a refresh token for new tokens",
 )
 async def refresh(request: Request, body: RefreshRequest) -> TokenPair:
@@ -190,9 +181,9 @@ async def refresh(request: Request, body: RefreshRequest) -> TokenPair:
             event = "refresh" if outcome == "ok" else "refresh_reused"
             await audit.record(conn, request, event, user_id)
     if outcome == "reused":
-        raise invalid("Refresh token reuse detected; sign in again")
+        raise unauthorized("Refresh token reuse detected; sign in again")
     if outcome != "ok":
-        raise invalid("Invalid refresh token")
+        raise unauthorized("Invalid refresh token")
     token, lifetime = accounts.access_token(settings, user_id)
     return TokenPair(access_token=token, refresh_token=new.token, expires_in=lifetime)
 

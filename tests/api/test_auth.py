@@ -118,3 +118,16 @@ async def test_an_unseen_user_is_created_on_first_use(
     assert conn.execute("select from app.users where id = %s", (user_id,)).fetchone() == ()
     await client.get("/api/tasks", headers=auth(user_id))
     assert conn.execute("select count(*) from app.users").fetchone() == (1,)
+
+
+async def test_email_and_name_follow_the_newest_token(
+    client: httpx.AsyncClient, conn: psycopg.Connection
+) -> None:
+    first = auth("erin", email="erin@old.example", name="Erin")
+    assert (await client.get("/api/tasks", headers=first)).status_code == 200
+    newer = auth("erin", email="erin@new.example")  # no name: the stored one stays
+    assert (await client.get("/api/tasks", headers=newer)).status_code == 200
+    row = conn.execute("select email, name from app.users where id = 'erin'").fetchone()
+    assert row == ("erin@new.example", "Erin")
+    me = (await client.get("/api/auth/me", headers=auth("erin"))).json()
+    assert (me["email"], me["name"]) == ("erin@new.example", "Erin")
