@@ -11,20 +11,36 @@ from psycopg_pool import AsyncConnectionPool
 from api.security import Caller
 from api.settings import Settings
 
-# The first statement of every request's transaction: resolve the caller, switch to app_user,
-# set app.user_id, upsert the user (sql/functions/app.begin_request.sql). Tests run it too,
-# with request_params().
-REQUEST_CONTEXT = (
-    "select app.begin_request(%(user_id)s, %(token_id)s, %(session_token)s, %(session_table)s,"
-    " %(email)s, %(name)s)"
+# The caller, as SQL: the app.request_context that app.begin_request and every request function
+# (sql/functions/app.*_task*.sql) take, with request_params() as its parameters.
+CONTEXT = (
+    "row(%(user_id)s, %(token_id)s, %(session_token)s, %(session_table)s, %(email)s, %(name)s,"
+    " %(path_user_id)s)::app.request_context"
 )
+
+
+def request_call(function: str, *args: str) -> str:
+    """The statement that calls request function app.`function` with the caller (CONTEXT),
+    then the named parameters `args`. Both are our own constants, never input."""
+    params = "".join(f", %({name})s" for name in args)
+    return f"select * from app.{function}({CONTEXT}{params})"  # noqa: S608
+
+
+# The first statement of a transaction that needs more than one (sign-out, /me): resolve the
+# caller, switch to app_user, set app.user_id, upsert the user (app.begin_request). Tests run it
+# too.
+REQUEST_CONTEXT = f"select app.begin_request({CONTEXT})"
 # Transactions with no user yet (sign-up, sign-in, refresh): app_user, and app.user_id unset.
 ANONYMOUS_CONTEXT = "select pg_catalog.set_config('role', 'app_user', true)"
 
 
 def request_params(
-    caller: Caller | str | None, session_table: str | None = None
+    caller: Caller | str | None,
+    session_table: str | None = None,
+    path_user_id: str | None = None,
 ) -> dict[str, object]:
+    """CONTEXT's parameters; `path_user_id` is a user id the URL names, which must be the
+    caller's (403 otherwise)."""
     if caller is None or isinstance(caller, str):
         caller = Caller(user_id=caller)
     return {
@@ -34,6 +50,7 @@ def request_params(
         "session_table": session_table if caller.session_token is not None else None,
         "email": caller.email,
         "name": caller.name,
+        "path_user_id": path_user_id,
     }
 
 
@@ -59,6 +76,27 @@ def recheck_soon(state: Any) -> None:
     running: asyncio.Task[None] | None = getattr(state, "pool_check", None)
     if running is None or running.done():
         state.pool_check = asyncio.create_task(state.pool.check())
+
+
+class RequestDatabase:
+    """The database as one request's caller sees it. `one` runs a request function
+    (sql/functions/app.*_task*.sql): a single statement that opens the request with
+    app.begin_request and does the work, on an autocommit connection, so that it is one
+    transaction and one round trip; the caller's parameters are already bound."""
+
+    __slots__ = ("context", "pool")
+
+    def __init__(self, pool: AsyncConnectionPool[AsyncConnection], context: dict[str, object]):
+        self.pool = pool
+        self.context = context
+
+    async def one(self, query: str, params: dict[str, object] | None = None) -> tuple[Any, ...]:
+        """The statement's one row (request functions always return one)."""
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(query, {**self.context, **params} if params else self.context)
+            row = await cur.fetchone()
+        assert row is not None
+        return row
 
 
 @asynccontextmanager

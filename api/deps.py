@@ -1,4 +1,5 @@
-"""What a handler may ask for, as named types: the caller and the request's transaction."""
+"""What a handler may ask for, as named types: the caller, the database as the caller sees it
+(one statement per request), and a transaction for handlers that need several statements."""
 
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -8,7 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg import AsyncConnection
 
 from api import audit
-from api.db import request_transaction
+from api.db import RequestDatabase, request_params, request_transaction
 from api.security import (
     ASYMMETRIC_ALGORITHMS,
     Caller,
@@ -64,10 +65,10 @@ async def authenticate(request: Request, token: str) -> Caller:
     raise InvalidTokenError()
 
 
-async def current_caller(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Caller:
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+async def current_caller(request: Request, credentials: Credentials) -> Caller:
     try:
         if credentials is None:
             raise InvalidTokenError()
@@ -78,6 +79,21 @@ async def current_caller(
 
 
 CurrentCaller = Annotated[Caller, Depends(current_caller)]
+
+
+async def request_database(request: Request, credentials: Credentials) -> RequestDatabase:
+    """The hot path's one dependency below the bearer scheme: the caller (current_caller's work,
+    without a layer of its own) and, when the URL names a user (/api/{user_id}/tasks), that
+    user, which app.begin_request holds to the caller."""
+    caller = await current_caller(request, credentials)
+    settings: Settings = request.app.state.settings
+    context = request_params(
+        caller, settings.better_auth_session_table, request.path_params.get("user_id")
+    )
+    return RequestDatabase(request.app.state.pool, context)
+
+
+Db = Annotated[RequestDatabase, Depends(request_database)]
 
 
 async def transaction(request: Request, caller: CurrentCaller) -> AsyncIterator[AsyncConnection]:

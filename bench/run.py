@@ -27,11 +27,12 @@ Then pgbench runs bench/pgbench/list.sql (the list scenario's transaction, witho
 same connection counts, capped below max_connections, with -M prepared and -M simple, and the
 list scenario's requests/s is shown as a fraction of pgbench's best.
 
---explain runs EXPLAIN (analyze, buffers) for every statement the API runs, as app_user for a
-user with 100 and one with 10,000 tasks, each with a custom and with a generic plan (psycopg
-prepares a statement after 5 runs on a connection, and PostgreSQL may then switch to a generic
-plan), in a transaction that is rolled back, and fails unless every statement that reads rows
-uses an index and evaluates the row-level security check once, as an InitPlan.
+--explain calls every task endpoint's request function as the API does, for a user with 100
+and one with 10,000 tasks, with custom and with generic plans forced (PL/pgSQL may switch to a
+generic plan after five runs on a connection), in a transaction that is rolled back, with
+auto_explain (analyze, buffers) logging each statement inside the function, as it ran as
+app_user; it fails unless every statement that reads app.tasks uses an index and evaluates the
+row-level security check once, as an InitPlan.
 """
 
 import argparse
@@ -56,18 +57,17 @@ from urllib.parse import urlsplit
 
 import httpx
 import psycopg
-from psycopg import sql
-from psycopg.rows import TupleRow
+from psycopg.types.json import Jsonb
 from seed import refill_delete_pool  # bench/seed.py, beside this file
 
-from api.db import REQUEST_CONTEXT
+from api.db import CONTEXT, REQUEST_CONTEXT
 from api.routes.tasks import (
     CREATE_TASK,
     DELETE_TASK,
     GET_TASK,
     LIST_TASKS,
+    PATCH_TASK,
     REPLACE_TASK,
-    TASK_EXISTS,
     TOGGLE_TASK,
 )
 
@@ -529,26 +529,19 @@ class PgbenchRun:
     failed: str | None = None
 
 
-def pgbench_begin() -> str:
-    """REQUEST_CONTEXT as list.sql spells it: the user id as PGBENCH_USER and every other
-    parameter null, as the API sends them for seed.py's tokens (no jti, email or name; not a
-    session)."""
-    if PLACEHOLDER.search(REQUEST_CONTEXT):
-        return (
-            PLACEHOLDER.sub(
-                lambda m: PGBENCH_USER if m.group(1) == "user_id" else "null", REQUEST_CONTEXT
-            )
-            + ";"
-        )
-    return REQUEST_CONTEXT.replace("%s", PGBENCH_USER, 1) + ";"
+def pgbench_statement() -> str:
+    """LIST_TASKS as list.sql spells it: the user id as PGBENCH_USER and every other parameter
+    null, as the API sends them for seed.py's tokens (no jti, email or name; not a session; no
+    user in the URL)."""
+    return (
+        PLACEHOLDER.sub(lambda m: PGBENCH_USER if m.group(1) == "user_id" else "null", LIST_TASKS)
+        + ";"
+    )
 
 
-def context_params(user: str) -> dict[str, str | None] | tuple[str]:
-    """REQUEST_CONTEXT's parameters for a token that carries only `sub` and `exp`."""
-    names = PLACEHOLDER.findall(REQUEST_CONTEXT)
-    if names:
-        return {name: user if name == "user_id" else None for name in names}
-    return (user,)
+def context_params(user: str) -> dict[str, str | None]:
+    """CONTEXT's parameters for a token that carries only `sub` and `exp`."""
+    return {name: user if name == "user_id" else None for name in PLACEHOLDER.findall(CONTEXT)}
 
 
 def pgbench_binary(server_major: int) -> str:
@@ -834,30 +827,32 @@ def write_report(
 
 # --- explain ---------------------------------------------------------------------------------
 
-EXPLAINED = {
-    "LIST_TASKS": LIST_TASKS,
-    "GET_TASK": GET_TASK,
-    "CREATE_TASK": CREATE_TASK,
-    "REPLACE_TASK": REPLACE_TASK,
-    "TOGGLE_TASK": TOGGLE_TASK,
-    "TASK_EXISTS": TASK_EXISTS,
-    "DELETE_TASK": DELETE_TASK,
+# The task endpoints' statements: each calls a request function, whose own statements are the
+# ones to check; auto_explain shows them (log_nested_statements), as they run, as app_user.
+EXPLAINED: dict[str, tuple[str, dict[str, Any]]] = {
+    "list_tasks": (LIST_TASKS, {}),
+    "get_task": (GET_TASK, {}),
+    "create_task": (CREATE_TASK, {"title": "Explained", "description": None, "completed": True}),
+    "replace_task": (
+        REPLACE_TASK,
+        {"title": "Explained", "description": None, "completed": True, "version": None},
+    ),
+    "patch_task": (PATCH_TASK, {"changes": Jsonb({"completed": True}), "version": None}),
+    "toggle_task": (TOGGLE_TASK, {"version": None}),
+    "delete_task": (DELETE_TASK, {"version": None}),
+    "delete_task (stale)": (DELETE_TASK, {"version": 2**31 - 1}),  # its exists() check runs
 }
-READS_NO_ROWS = {"CREATE_TASK"}  # an insert scans nothing; its with check runs per new row
 EXPLAIN_USERS = ("bench-user-00001", "bench-big-10000-1")
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
-
-
-def as_prepared(query: str) -> tuple[str, list[str]]:
-    """%(name)s -> $n, in order of first appearance; returns the text and the names."""
-    names: list[str] = []
-
-    def number(match: re.Match[str]) -> str:
-        if match.group(1) not in names:
-            names.append(match.group(1))
-        return f"${names.index(match.group(1)) + 1}"
-
-    return PLACEHOLDER.sub(number, query), names
+AUTO_EXPLAIN = (
+    "load 'auto_explain'",
+    "set auto_explain.log_min_duration = 0",
+    "set auto_explain.log_analyze = on",
+    "set auto_explain.log_buffers = on",
+    "set auto_explain.log_nested_statements = on",
+    "set auto_explain.log_format = json",
+    "set client_min_messages = log",
+)
 
 
 def walk(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -868,7 +863,8 @@ def walk(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 @dataclass
 class PlanCheck:
-    query: str
+    function: str
+    statement: str
     user: str
     mode: str
     tasks: int
@@ -881,116 +877,100 @@ class PlanCheck:
     ok: bool
 
 
-def inspect(plan: dict[str, Any], name: str) -> tuple[list[str], list[str], bool, str]:
-    root = plan["Plan"]
-    nodes = list(walk(root))
+def check_plan(
+    logged: dict[str, Any], function: str, user: str, mode: str, tasks: int
+) -> PlanCheck:
+    """One nested statement's plan, as auto_explain logged it (format json)."""
+    plan = logged["Plan"]
+    nodes = list(walk(plan))
     indexes = sorted({n["Index Name"] for n in nodes if "Index Name" in n})
     seq = sorted({n.get("Relation Name", "?") for n in nodes if n["Node Type"] == "Seq Scan"})
     conditions = " ".join(
-        str(n.get(key, "")) for n in nodes for key in ("Filter", "Index Cond", "Recheck Cond")
+        str(n.get(key, ""))
+        for n in nodes
+        for key in ("Filter", "Index Cond", "Recheck Cond", "One-Time Filter")
     )
+    # The row-level-security check, current_setting('app.user_id'), computed once per
+    # statement: an InitPlan that the scan's condition refers to.
     initplan = any(n.get("Parent Relationship") == "InitPlan" for n in nodes) and (
-        "InitPlan" in conditions or "$0" in conditions or name in READS_NO_ROWS
+        "InitPlan" in conditions or "$0" in conditions
     )
-    hit = root.get("Shared Hit Blocks", 0)
-    read = root.get("Shared Read Blocks", 0)
-    return indexes, seq, initplan, f"{hit} hit, {read} read"
+    statement = " ".join(logged["Query Text"].split())
+    inserts = plan["Node Type"] == "ModifyTable" and plan.get("Operation") == "Insert"
+    # An insert scans nothing (its with check runs per new row); every other statement that
+    # reads a table must use an index and the InitPlan.
+    ok = (
+        inserts
+        or not any("Relation Name" in n for n in nodes)
+        or (bool(indexes) and not seq and initplan)
+    )
+    hit, read = plan.get("Shared Hit Blocks", 0), plan.get("Shared Read Blocks", 0)
+    return PlanCheck(
+        function, statement, user, mode, tasks, indexes, seq, initplan,
+        logged.get("Execution Time", plan.get("Actual Total Time", 0.0)),
+        f"{hit} hit, {read} read", json.dumps(logged, indent=1), ok,
+    )  # fmt: skip
 
 
 def explain(database_url: str, out: Path) -> bool:
-    params_for: dict[str, Any] = {
-        "title": "Explained",
-        "description": None,
-        "completed": True,
-        "version": None,
-    }
+    """Runs every request function as the API calls it, in a transaction rolled back, with
+    auto_explain logging each statement inside it to this client."""
+    logged: list[str] = []
     checks: list[PlanCheck] = []
     with psycopg.connect(database_url, autocommit=True) as conn:
+        for setting in AUTO_EXPLAIN:
+            conn.execute(setting)
+        conn.add_notice_handler(lambda diag: logged.append(diag.message_primary or ""))
         for user in EXPLAIN_USERS:
             with conn.transaction(force_rollback=True):
+                conn.execute("set local auto_explain.log_min_duration = -1")
                 conn.execute(REQUEST_CONTEXT, context_params(user))
                 row = conn.execute("select min(t.id), count(*) from app.tasks as t").fetchone()
-                if row is None or row[0] is None:
-                    sys.exit(f"run.py: {user} has no tasks; seed with bench/seed.py first")
-                task_id, tasks = row
-                params = {**params_for, "id": task_id}
-                for name, query in EXPLAINED.items():
-                    for mode in ("custom", "generic"):
-                        checks.append(explain_one(conn, name, query, params, user, mode, tasks))
-    ok = all(check.ok for check in checks)
+            if row is None or row[0] is None:
+                sys.exit(f"run.py: {user} has no tasks; seed with bench/seed.py first")
+            task_id, tasks = row
+            for function, (query, params) in EXPLAINED.items():
+                for mode in ("custom", "generic"):
+                    with conn.transaction(force_rollback=True):
+                        conn.execute(f"set local plan_cache_mode = force_{mode}_plan")
+                        logged.clear()
+                        conn.execute(query, {**context_params(user), "id": task_id, **params})
+                    for message in logged:
+                        plan = json.loads(message.split("plan:", 1)[1])
+                        text = plan["Query Text"]
+                        if "request_context" in text:  # the call itself
+                            continue
+                        if "app.tasks" in text or "app.users" in text:
+                            checks.append(check_plan(plan, function, user, mode, tasks))
+    ok = bool(checks) and all(check.ok for check in checks)
     lines = [
-        "# EXPLAIN (analyze, buffers) of every statement the API runs",
+        "# The plans of every statement the task endpoints run on app.tasks and app.users",
         "",
-        f"As app_user after `{REQUEST_CONTEXT}`, in a transaction rolled back; "
+        "Each task endpoint's request function, called as the API calls it, in a transaction "
+        "rolled back, with auto_explain (analyze, buffers, nested statements); "
         "custom = plan_cache_mode force_custom_plan, generic = force_generic_plan.",
         "",
-        "| statement | user (tasks) | plan | indexes | seq scans | RLS check as InitPlan "
-        "| execution ms | buffers | ok |",
-        "| --- | --- | --- | --- | --- | --- | ---: | --- | --- |",
+        "| function | statement | user (tasks) | plan | indexes | seq scans "
+        "| RLS check as InitPlan | execution ms | buffers | ok |",
+        "| --- | --- | --- | --- | --- | --- | --- | ---: | --- | --- |",
     ]
     lines += [
-        f"| {c.query} | {c.user} ({c.tasks}) | {c.mode} | {', '.join(c.indexes) or '-'} "
-        f"| {', '.join(c.seq_scans) or '-'} "
-        f"| {'n/a (insert)' if c.query in READS_NO_ROWS else 'yes' if c.initplan else 'NO'} "
+        f"| {c.function} | `{c.statement[:60]}` | {c.user} ({c.tasks}) | {c.mode} "
+        f"| {', '.join(c.indexes) or '-'} | {', '.join(c.seq_scans) or '-'} "
+        f"| {'yes' if c.initplan else 'n/a (insert)' if c.ok else 'NO'} "
         f"| {c.execution_ms:.3f} | {c.buffers} | {'ok' if c.ok else 'FAIL'} |"
         for c in checks
     ]
     lines += ["", "## Plans", ""]
     for c in checks:
-        lines += [f"### {c.query}, {c.user} ({c.tasks} tasks), {c.mode} plan", "", "```"]
-        lines += [c.text, "```", ""]
+        lines += [f"### {c.function}, {c.user} ({c.tasks} tasks), {c.mode} plan", ""]
+        lines += [f"`{c.statement}`", "", "```json", c.text, "```", ""]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines))
     print("\n".join(lines[: 6 + len(checks)]))
     print(f"\nplans in {out}")
     print("every statement uses an index and an InitPlan" if ok else "FAIL: see the table above")
     return ok
-
-
-def explain_one(
-    conn: psycopg.Connection[TupleRow],
-    name: str,
-    query: str,
-    params: dict[str, Any],
-    user: str,
-    mode: str,
-    tasks: int,
-) -> PlanCheck:
-    text, names = as_prepared(query)
-    args = sql.SQL(", ").join(sql.Literal(params[n]) for n in names)
-    execute = (
-        sql.SQL("execute bench_explain({})").format(args)
-        if names
-        else sql.SQL("execute bench_explain")
-    )
-    plans: dict[str, Any] = {}
-    for output in ("json", "text"):
-        with conn.transaction(force_rollback=True):  # a savepoint: each statement sees the seed
-            conn.execute(f"set local plan_cache_mode = force_{mode}_plan")
-            conn.execute(sql.SQL("prepare bench_explain as {}").format(sql.SQL(text)))
-            explain_sql = sql.SQL("explain (analyze, buffers, format {}) {}").format(
-                sql.SQL(output), execute
-            )
-            rows = conn.execute(explain_sql).fetchall()
-            conn.execute("deallocate bench_explain")
-        plans[output] = rows[0][0] if output == "json" else "\n".join(r[0] for r in rows)
-    plan = plans["json"][0]
-    indexes, seq, initplan, buffers = inspect(plan, name)
-    reads = name not in READS_NO_ROWS
-    ok = not reads or (bool(indexes) and not seq and initplan)
-    return PlanCheck(
-        name,
-        user,
-        mode,
-        tasks,
-        indexes,
-        seq,
-        initplan,
-        plan["Execution Time"],
-        buffers,
-        plans["text"],
-        ok,
-    )
 
 
 # --- main ------------------------------------------------------------------------------------
@@ -1066,15 +1046,12 @@ def main(argv: list[str] | None = None) -> None:
     args.raw_dir = args.out.parent / "raw"
     args.raw_dir.mkdir(exist_ok=True)
     script = PGBENCH_SCRIPT.read_text()
-    for statement, name in (
-        (pgbench_begin(), "REQUEST_CONTEXT"),
-        (LIST_TASKS.strip() + ";", "LIST_TASKS"),
-    ):
-        if "%" in statement or script.count(statement) != 1:
-            sys.exit(
-                f"run.py: bench/pgbench/list.sql no longer runs what the API runs: {name} changed "
-                "(api/db.py, api/routes/tasks.py); copy it into list.sql again"
-            )
+    statement = pgbench_statement()
+    if "%" in statement or script.count(statement) != 1:
+        sys.exit(
+            "run.py: bench/pgbench/list.sql no longer runs what the API runs: LIST_TASKS changed"
+            f" (api/db.py, api/routes/tasks.py); it should hold\n{statement}"
+        )
     token = (args.data_dir / "tokens.txt").read_text().split("\n", 1)[0].strip()
     url = args.url.rstrip("/")
     problem = check_service(url, token)

@@ -11,6 +11,7 @@ ALL = [
     "0002_create_users",
     "0003_create_tasks",
     "0004_create_identity",
+    "0005_request_functions",
 ]
 
 
@@ -68,6 +69,20 @@ def test_migrating_a_migrated_database_applies_nothing(conn: Connection, databas
 def test_rollback_one_step_removes_only_the_newest_migration(
     conn: Connection, database_url: str
 ) -> None:
+    assert rollback(database_url) == ["0005_request_functions"]
+
+    assert applied(conn) == ALL[:4]
+    cur = conn.execute(
+        "select proname from pg_catalog.pg_proc"
+        " where proname in ('begin_request', 'list_tasks', 'delete_task', 'task_public')"
+    )
+    assert cur.fetchall() == []
+    cur = conn.execute(
+        "select to_regtype('app.request_context')::text, to_regtype('app.task_public')::text"
+    )
+    assert cur.fetchone() == (None, None)
+    assert relations(conn) == ["app.users", "app.tasks", "app.audit_events", "app_private.accounts"]
+
     assert rollback(database_url) == ["0004_create_identity"]
 
     assert applied(conn) == ALL[:3]
@@ -88,8 +103,8 @@ def test_rollback_one_step_removes_only_the_newest_migration(
 
 def test_rollback_all_then_migrate_again(conn: Connection, database_url: str) -> None:
     assert migrate(database_url) == []
-    assert rollback(database_url) == ["0004_create_identity"]
-    assert rollback(database_url, all_steps=True) == ALL[2::-1]
+    assert rollback(database_url) == ["0005_request_functions"]
+    assert rollback(database_url, all_steps=True) == ALL[3::-1]
 
     assert schemas(conn) == []
     assert applied(conn) == []

@@ -129,11 +129,11 @@ async def test_a_wrong_method_is_a_json_405(client: httpx.AsyncClient) -> None:
 async def test_an_unexpected_database_error_is_a_bare_500(
     client: httpx.AsyncClient, conn: psycopg.Connection
 ) -> None:
-    conn.execute("drop function app.task_json(app.tasks) cascade")
+    conn.execute("drop function app.task_public(app.tasks) cascade")
     response = await client.get("/api/tasks", headers=ALICE)
     assert response.status_code == 500
     assert response.json() == {"detail": "Internal server error"}
-    for leak in ("task_json", "select", "Traceback", "psycopg", "app."):
+    for leak in ("task_public", "select", "Traceback", "psycopg", "app."):
         assert leak not in response.text
 
 
