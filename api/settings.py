@@ -60,7 +60,14 @@ class Settings(BaseSettings):
     pool_timeout: float = Field(
         default=5.0,
         gt=0,
-        description="Seconds a request waits for a connection before a 503.",
+        description="Seconds a request waits for its turn, and then for a connection, before "
+        "a 503.",
+    )
+    max_active_requests: int | None = Field(
+        default=None,
+        ge=1,
+        description="Requests each process works on at once; the rest queue in arrival order "
+        "for up to POOL_TIMEOUT. Defaults to twice POOL_MAX_SIZE.",
     )
     log_level: str = "info"
     data_dir: Path = Field(
@@ -106,6 +113,10 @@ class Settings(BaseSettings):
         if value < data.get("pool_min_size", 0):
             raise ValueError("must not be smaller than POOL_MIN_SIZE")
         return value
+
+    @property
+    def active_requests(self) -> int:
+        return self.max_active_requests or 2 * self.pool_max_size
 
     @property
     def secret(self) -> str:
