@@ -29,13 +29,15 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = JSONResponse(
-            {"detail": f"Request body is larger than {self.max_bytes} bytes"}, 413
-        )
+        chunked = False
         for name, value in scope["headers"]:
             if name == b"content-length" and (not value.isdigit() or int(value) > self.max_bytes):
-                await too_large(scope, receive, send)
+                await self.too_large(scope, receive, send)
                 return
+            chunked = chunked or name == b"transfer-encoding"
+        if not chunked:  # no body, or one whose declared length the server holds it to
+            await self.app(scope, receive, send)
+            return
         received = 0
         started = False
 
@@ -58,7 +60,13 @@ class BodyLimit:
         except BodyTooLargeError:
             if started:
                 raise
-            await too_large(scope, receive, send)
+            await self.too_large(scope, receive, send)
+
+    async def too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = JSONResponse(
+            {"detail": f"Request body is larger than {self.max_bytes} bytes"}, 413
+        )
+        await response(scope, receive, send)
 
 
 REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
