@@ -1027,7 +1027,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     top.add_argument("--wrk", default=shutil.which("wrk") or "/usr/bin/wrk")
     top.add_argument("--no-pgbench", action="store_true")
-    top.add_argument("--pgbench-margin", type=int, default=10, help="connections left free")
+    top.add_argument(
+        "--pgbench-margin",
+        type=int,
+        default=30,
+        help="connections left free: the service's pools may grow to WORKERS x POOL_MAX_SIZE "
+        "after pgbench's limit is worked out",
+    )
     top.add_argument("--explain", action="store_true", help="check the query plans, then stop")
     top.add_argument("--explain-out", type=Path, default=BENCH / "results" / "explain.md")
     return top.parse_args(argv)
