@@ -18,8 +18,10 @@ do $$
 begin
   begin
     create role app_user nologin noinherit nobypassrls;
-  exception when duplicate_object then
-    null;  -- made by an earlier database in this cluster, or by one migrating right now
+  -- Made by an earlier database in this cluster (duplicate_object), or by one migrating at the
+  -- same moment, whose catalog row this insert then collides with (unique_violation).
+  exception when duplicate_object or unique_violation then
+    null;
   end;
   -- The role that migrates also serves, unless told otherwise: it must be allowed to switch to
   -- app_user. A superuser already may. A createrole owner (Neon's) that has just created
