@@ -79,10 +79,14 @@ def recheck_soon(state: Any) -> None:
 
 
 class RequestDatabase:
-    """The database as one request's caller sees it. `one` runs a request function
-    (sql/functions/app.*_task*.sql): a single statement that opens the request with
-    app.begin_request and does the work, on an autocommit connection, so that it is one
-    transaction and one round trip; the caller's parameters are already bound."""
+    """The database as one request's caller sees it, the caller's parameters already bound.
+
+    `one` runs a request function (sql/functions/app.*_task*.sql): a single statement that
+    opens the request with app.begin_request and does the work, on an autocommit connection,
+    so that it is one transaction and one round trip. `transaction` is for handlers that need
+    several statements (sign-out, /me): REQUEST_CONTEXT first, then theirs. Neither uses
+    psycopg's pipeline mode: measured on loopback (bench/), it cost more Python time per
+    request than the round trips it saved."""
 
     __slots__ = ("context", "pool")
 
@@ -98,23 +102,15 @@ class RequestDatabase:
         assert row is not None
         return row
 
-
-@asynccontextmanager
-async def request_transaction(
-    pool: AsyncConnectionPool[AsyncConnection], caller: Caller, session_table: str
-) -> AsyncIterator[tuple[AsyncConnection, str]]:
-    """One transaction, opened by REQUEST_CONTEXT; yields the connection and the user id.
-    Not in pipeline mode: measured on loopback (bench/), psycopg's pipeline costs more Python
-    time per request (0.6 ms) than the two round trips it saves (plain: 0.4 ms, and 25% more
-    requests per second)."""
-    async with pool.connection() as conn, conn.transaction():
-        cur = await conn.execute(REQUEST_CONTEXT, request_params(caller, session_table))
-        user_id = caller.user_id
-        if user_id is None:
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[tuple[AsyncConnection, str]]:
+        """One transaction opened by REQUEST_CONTEXT; yields the connection and the user id
+        (which only the database knows for a session token)."""
+        async with self.pool.connection() as conn, conn.transaction():
+            cur = await conn.execute(REQUEST_CONTEXT, self.context)
             row = await cur.fetchone()
             assert row is not None
-            user_id = row[0]
-        yield conn, user_id
+            yield conn, row[0]
 
 
 @asynccontextmanager

@@ -9,7 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg import AsyncConnection
 
 from api import audit
-from api.db import RequestDatabase, request_params, request_transaction
+from api.db import RequestDatabase, request_params
 from api.security import (
     ASYMMETRIC_ALGORITHMS,
     Caller,
@@ -81,11 +81,9 @@ async def current_caller(request: Request, credentials: Credentials) -> Caller:
 CurrentCaller = Annotated[Caller, Depends(current_caller)]
 
 
-async def request_database(request: Request, credentials: Credentials) -> RequestDatabase:
-    """The hot path's one dependency below the bearer scheme: the caller (current_caller's work,
-    without a layer of its own) and, when the URL names a user (/api/{user_id}/tasks), that
-    user, which app.begin_request holds to the caller."""
-    caller = await current_caller(request, credentials)
+def database_for(request: Request, caller: Caller) -> RequestDatabase:
+    """The caller's view of the database; when the URL names a user (/api/{user_id}/tasks),
+    app.begin_request holds that user to the caller."""
     settings: Settings = request.app.state.settings
     context = request_params(
         caller, settings.better_auth_session_table, request.path_params.get("user_id")
@@ -93,14 +91,17 @@ async def request_database(request: Request, credentials: Credentials) -> Reques
     return RequestDatabase(request.app.state.pool, context)
 
 
+async def request_database(request: Request, credentials: Credentials) -> RequestDatabase:
+    """The hot path's one dependency below the bearer scheme: current_caller's work is done
+    here rather than in a dependency layer of its own."""
+    return database_for(request, await current_caller(request, credentials))
+
+
 Db = Annotated[RequestDatabase, Depends(request_database)]
 
 
 async def transaction(request: Request, caller: CurrentCaller) -> AsyncIterator[AsyncConnection]:
-    settings: Settings = request.app.state.settings
-    async with request_transaction(
-        request.app.state.pool, caller, settings.better_auth_session_table
-    ) as (conn, user_id):
+    async with database_for(request, caller).transaction() as (conn, user_id):
         request.state.user_id = user_id
         yield conn
 

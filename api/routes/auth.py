@@ -60,10 +60,15 @@ def too_many(wait: int) -> HTTPException:
     )
 
 
-async def wait_seconds(conn: AsyncConnection, email: str, client: str) -> int:
+async def wait_seconds(conn: AsyncConnection, request: Request, email: str, client: str) -> int:
+    """Seconds this email or address must still wait before trying again (0: go ahead); a
+    refusal goes to the audit trail."""
     cur = await conn.execute(WAIT_SECONDS, {"email": email, "client": client})
     row = await cur.fetchone()
-    return int(row[0]) if row else 0
+    wait = int(row[0]) if row else 0
+    if wait:
+        await audit.record(conn, request, "rate_limited", None)
+    return wait
 
 
 async def start_session(conn: AsyncConnection, settings: Settings, user: UserPublic) -> Session:
@@ -91,8 +96,7 @@ async def sign_up(request: Request, body: SignUp) -> Session:
     pool, client = request.app.state.pool, audit.client_address(request)
     email = str(body.email)
     async with anonymous_transaction(pool) as conn:
-        if wait := await wait_seconds(conn, email, client):
-            await audit.record(conn, request, "rate_limited", None)
+        wait = await wait_seconds(conn, request, email, client)
     if wait:  # refused before the costly hash
         raise too_many(wait)
     password_hash = await accounts.hash_password(body.password)
@@ -129,10 +133,8 @@ async def sign_in(request: Request, body: SignIn) -> Session:
     pool, client = request.app.state.pool, audit.client_address(request)
     email = str(body.email)
     async with anonymous_transaction(pool) as conn:
-        wait = await wait_seconds(conn, email, client)
-        if wait:
-            await audit.record(conn, request, "rate_limited", None)
-        else:
+        wait = await wait_seconds(conn, request, email, client)
+        if not wait:
             cur = await conn.execute(CREDENTIALS, {"email": email})
             account = await cur.fetchone()
     if wait:
