@@ -14,6 +14,7 @@ from api.middleware import BodyLimit, RequestId
 from api.routes import auth, meta, tasks
 from api.security import VerifiedTokens
 from api.settings import Settings, load_settings
+from api.shortcut import TaskShortcut
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -58,6 +59,7 @@ def create_app(settings: Settings, conninfo: str | None = None) -> FastAPI:
     app.state.verified_tokens = VerifiedTokens()
     settings.secret  # noqa: B018 - refuse to build an app that cannot verify tokens
     # Outermost last: CORS wraps everything, so even a 413 or a busy 503 carries its headers.
+    app.add_middleware(TaskShortcut)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(
         Admission,

@@ -2,7 +2,7 @@
 clone of it for every test, so tests may commit and never see each other's rows."""
 
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 
 import httpx
 import psycopg
@@ -47,16 +47,23 @@ def template_db(pg_server: Server) -> Iterator[str]:
         template.drop()
 
 
+@contextmanager
+def fresh_database(server: Server, template: str) -> Iterator[str]:
+    """A new database cloned from the migrated template, dropped afterwards; its owner's URL."""
+    name = unique_name("todo_test")
+    db = janitor(server, name, template_dbname=template)
+    db.init()
+    try:
+        yield server.url(name)
+    finally:
+        db.drop()
+
+
 @pytest.fixture
 def database_url(pg_server: Server, template_db: str) -> Iterator[str]:
     """A database of its own for this test, migrated, as its owner (a superuser)."""
-    name = unique_name("todo_test")
-    db = janitor(pg_server, name, template_dbname=template_db)
-    db.init()
-    try:
-        yield pg_server.url(name)
-    finally:
-        db.drop()
+    with fresh_database(pg_server, template_db) as url:
+        yield url
 
 
 @pytest.fixture

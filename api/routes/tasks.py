@@ -96,11 +96,14 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
 ETAG_HEADER = {"ETag": {"description": "The task's version, quoted", "schema": {"type": "string"}}}
 
 
+def is_json(content_type: str) -> bool:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == JSON or media_type.endswith("+json")
+
+
 async def require_json(request: Request) -> None:
     """415 for a body that is not JSON (FastAPI would try to validate its bytes)."""
-    content_type = request.headers.get("content-type", "")
-    media_type = content_type.split(";", 1)[0].strip().lower()
-    if media_type != JSON and not media_type.endswith("+json"):
+    if not is_json(request.headers.get("content-type", "")):
         raise HTTPException(
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
             detail="Request body must be application/json",
