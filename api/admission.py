@@ -4,16 +4,26 @@ rest waiting their turn in arrival order for at most a deadline, then 503 with R
 Without it, an overload (thousands of connections) puts every request through parsing,
 token checks and routing, only to wait for a database connection that most of them will not
 get in time: the event loop spends itself on work that is thrown away, and even a health
-check waits seconds for its turn. A waiting request here costs one future and one timer.
+check waits seconds for its turn. A waiting request here costs one future and two timers.
+
+A request that has waited WATCH_AFTER seconds starts listening for its client hanging up, and
+leaves the queue when it does: after a burst of clients that gave up, the queue does not make
+the next client wait while it works through requests nobody will read. It reads the request's
+body to do so (the body limit outside has bounded a body of declared length; a chunked body is
+not read, and its request keeps its place) and replays it to the application.
 """
 
 import asyncio
 from collections import deque
+from typing import Literal
 
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 RETRY_AFTER_SECONDS = "1"
+WATCH_AFTER = 0.1  # seconds in the queue before a request watches for its client hanging up
+
+Outcome = Literal["admitted", "expired", "gone"]
 
 
 class Admission:
@@ -29,7 +39,7 @@ class Admission:
         self.timeout = timeout
         self.exempt = exempt
         self.inside = 0
-        self.waiting: deque[asyncio.Future[bool]] = deque()
+        self.waiting: deque[asyncio.Future[Outcome]] = deque()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in self.exempt:
@@ -37,9 +47,15 @@ class Admission:
             return
         if self.inside < self.limit and not self.queued():
             self.inside += 1
-        elif not await self.wait_turn():
-            await busy(scope, receive, send)
-            return
+        else:
+            watch = Watch(scope, receive)
+            outcome = await self.wait_turn(watch)
+            if outcome == "gone":  # nobody to answer
+                return
+            if outcome == "expired":
+                await busy(scope, receive, send)
+                return
+            receive = watch.replay()
         try:
             await self.app(scope, receive, send)
         finally:
@@ -51,34 +67,84 @@ class Admission:
             self.waiting.popleft()
         return bool(self.waiting)
 
-    async def wait_turn(self) -> bool:
-        """True once a leaving request hands over its place; False after `timeout`."""
+    async def wait_turn(self, watch: "Watch") -> Outcome:
+        """ "admitted" once a leaving request hands over its place; "expired" after `timeout`;
+        "gone" when the client hangs up first."""
         loop = asyncio.get_running_loop()
-        turn: asyncio.Future[bool] = loop.create_future()
+        turn: asyncio.Future[Outcome] = loop.create_future()
         self.waiting.append(turn)
-        timer = loop.call_later(self.timeout, expire, turn)
+        timer = loop.call_later(self.timeout, settle, turn, "expired")
+        watcher = loop.call_later(WATCH_AFTER, watch.start, turn)
         try:
             return await turn
         except asyncio.CancelledError:
-            if turn.done() and not turn.cancelled() and turn.result():
+            if turn.done() and not turn.cancelled() and turn.result() == "admitted":
                 self.leave()  # handed a place it will not use: pass it on
             raise
         finally:
             timer.cancel()
+            watcher.cancel()
+            await watch.stop()
 
     def leave(self) -> None:
         """Hands this request's place to the first one still waiting, else frees it."""
         while self.waiting:
             turn = self.waiting.popleft()
             if not turn.done():
-                turn.set_result(True)
+                turn.set_result("admitted")
                 return
         self.inside -= 1
 
 
-def expire(turn: "asyncio.Future[bool]") -> None:
+class Watch:
+    """Listens on a waiting request's receive channel for the client hanging up, keeping what
+    it reads (the body) for the application."""
+
+    def __init__(self, scope: Scope, receive: Receive) -> None:
+        self.receive = receive
+        self.read: list[Message] = []
+        self.task: asyncio.Task[None] | None = None
+        self.chunked = any(name == b"transfer-encoding" for name, _ in scope["headers"])
+
+    def start(self, turn: "asyncio.Future[Outcome]") -> None:
+        if not self.chunked and not turn.done():
+            self.task = asyncio.get_running_loop().create_task(self.listen(turn))
+
+    async def listen(self, turn: "asyncio.Future[Outcome]") -> None:
+        while True:
+            message = await self.receive()
+            if message["type"] == "http.disconnect":
+                settle(turn, "gone")
+                return
+            self.read.append(message)
+
+    async def stop(self) -> None:
+        if self.task is None:
+            return
+        self.task.cancel()  # a receive in progress gives up before taking a message
+        try:
+            await self.task
+        except asyncio.CancelledError:
+            if asyncio.current_task().cancelling():  # type: ignore[union-attr]
+                raise  # our own request is being cancelled too
+        self.task = None
+
+    def replay(self) -> Receive:
+        """The receive channel for the application: what was read first, then the client."""
+        if not self.read:
+            return self.receive
+        pending = deque(self.read)
+        receive = self.receive
+
+        async def replayed() -> Message:
+            return pending.popleft() if pending else await receive()
+
+        return replayed
+
+
+def settle(turn: "asyncio.Future[Outcome]", outcome: Outcome) -> None:
     if not turn.done():
-        turn.set_result(False)
+        turn.set_result(outcome)
 
 
 async def busy(scope: Scope, receive: Receive, send: Send) -> None:

@@ -58,15 +58,16 @@ def create_app(settings: Settings, conninfo: str | None = None) -> FastAPI:
     app.state.conninfo = conninfo or settings.database_url
     app.state.verified_tokens = VerifiedTokens()
     settings.secret  # noqa: B018 - refuse to build an app that cannot verify tokens
-    # Outermost last: CORS wraps everything, so even a 413 or a busy 503 carries its headers.
+    # Outermost last: CORS wraps everything, so even a 413 or a busy 503 carries its headers; a
+    # body over the limit is refused before it queues, and a queued request's body is bounded.
     app.add_middleware(TaskShortcut)
-    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(
         Admission,
         limit=settings.active_requests,
         timeout=settings.pool_timeout,
         exempt=frozenset({"/healthz", "/readyz"}),
     )
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(RequestId)
     app.add_middleware(
         CORSMiddleware,

@@ -1,14 +1,15 @@
 """api.admission.Admission around a small ASGI app whose requests finish when the test says:
-how many get in at once, in which order the rest follow, and when they give up with 503."""
+how many get in at once, in which order the rest follow, when they give up with 503, and what
+happens to a waiting request whose client hangs up, or that carries a body."""
 
 import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
-from api.admission import Admission
+from api.admission import WATCH_AFTER, Admission
 
 
 class Gate:
@@ -107,3 +108,101 @@ async def test_a_cancelled_wait_gives_up_its_place(client: httpx.AsyncClient, ga
     assert "/gone" not in gate.entered
     assert client.admission.inside == 0  # type: ignore[attr-defined]
     assert (await client.get("/after")).status_code == 200
+
+
+class Client:
+    """One client's side of an ASGI request: its body in chunks, then silence until it hangs
+    up; what the application sent back."""
+
+    def __init__(self, path: str, chunks: tuple[bytes, ...] = (b"",), chunked: bool = False):
+        headers = [(b"transfer-encoding", b"chunked")] if chunked else []
+        self.scope: Scope = {"type": "http", "path": path, "method": "POST", "headers": headers}
+        self.messages = [
+            {"type": "http.request", "body": chunk, "more_body": n < len(chunks) - 1}
+            for n, chunk in enumerate(chunks)
+        ]
+        self.hung_up = asyncio.Event()
+        self.reads = 0
+        self.sent: list[Message] = []
+
+    async def receive(self) -> Message:
+        self.reads += 1
+        if self.messages:
+            return self.messages.pop(0)
+        await self.hung_up.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: Message) -> None:
+        self.sent.append(message)
+
+    def call(self, app: Admission) -> "asyncio.Task[None]":
+        return asyncio.create_task(app(self.scope, self.receive, self.send))
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(m.get("body", b"") for m in self.sent if m["type"] == "http.response.body")
+
+
+async def echo(scope: Scope, receive: Receive, send: Send) -> None:
+    """Answers with the request's body, read to its end."""
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def test_a_client_that_hangs_up_while_waiting_leaves_the_queue(gate: Gate) -> None:
+    admission = Admission(gate, limit=1, timeout=5.0)
+    holder, gone, next_one = Client("/holder"), Client("/gone"), Client("/next")
+    held = holder.call(admission)
+    await until(lambda: gate.entered == ["/holder"])
+    gone_call = gone.call(admission)
+    next_call = next_one.call(admission)
+    await asyncio.sleep(WATCH_AFTER + 0.05)
+    gone.hung_up.set()
+    await asyncio.wait_for(gone_call, 1.0)  # it left while the holder still holds the place
+    assert not held.done()
+    assert gone.sent == []
+    gate.release.set()
+    await asyncio.wait_for(asyncio.gather(held, next_call), 1.0)
+    assert gate.entered == ["/holder", "/next"]
+    assert next_one.body == b"/next"
+    assert admission.inside == 0
+    assert not admission.queued()
+
+
+async def test_a_waiting_request_keeps_its_body() -> None:
+    release = asyncio.Event()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["path"] == "/holder":
+            await release.wait()
+        await echo(scope, receive, send)
+
+    admission = Admission(app, limit=1, timeout=5.0)
+    holder = Client("/holder")
+    waiter = Client("/echo", chunks=(b'{"title": ', b'"kept"}'))
+    held = holder.call(admission)
+    waited = waiter.call(admission)
+    await until(lambda: waiter.reads >= 3)  # both chunks read, now listening for a hang-up
+    release.set()
+    await asyncio.wait_for(asyncio.gather(held, waited), 1.0)
+    assert waiter.body == b'{"title": "kept"}'
+    assert admission.inside == 0
+
+
+async def test_a_chunked_request_is_not_read_while_it_waits(gate: Gate) -> None:
+    admission = Admission(gate, limit=1, timeout=5.0)
+    holder, chunked = Client("/holder"), Client("/chunked", chunks=(b"a", b"b"), chunked=True)
+    held = holder.call(admission)
+    await until(lambda: gate.entered == ["/holder"])
+    waited = chunked.call(admission)
+    await asyncio.sleep(WATCH_AFTER + 0.1)
+    assert chunked.reads == 0
+    gate.release.set()
+    await asyncio.wait_for(asyncio.gather(held, waited), 1.0)
+    assert gate.entered == ["/holder", "/chunked"]
