@@ -47,7 +47,7 @@ def raise_file_limit() -> None:
 def serve(settings: Settings, *, run_migrations: bool) -> None:
     import uvicorn
 
-    from api import embedded
+    from api import embedded, memory
     from api.main import create_app
     from api.migrate import migrate
 
@@ -85,7 +85,9 @@ def serve(settings: Settings, *, run_migrations: bool) -> None:
             "backlog": settings.backlog,
         }
         if settings.workers == 1:
-            uvicorn.run(create_app(settings, database_url), **options)
+            app = create_app(settings, database_url)
+            memory.tune_for_serving()
+            uvicorn.run(app, **options)
         else:  # each process builds its app from the environment
             os.environ["DATABASE_URL"] = database_url
             os.environ["BETTER_AUTH_SECRET"] = settings.secret

@@ -7,7 +7,7 @@ from importlib.metadata import version
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from api import errors
+from api import errors, memory
 from api.admission import Admission
 from api.db import create_pool
 from api.middleware import BodyLimit, RequestId
@@ -90,4 +90,6 @@ def create_app(settings: Settings, conninfo: str | None = None) -> FastAPI:
 def app_from_environment() -> FastAPI:
     """For each of several server processes (WORKERS > 1): settings from the environment,
     which `todo-api serve` has completed (the embedded database's URL, the development secret)."""
-    return create_app(load_settings())
+    app = create_app(load_settings())
+    memory.tune_for_serving()
+    return app

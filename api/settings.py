@@ -54,7 +54,11 @@ class Settings(BaseSettings):
     workers: int = Field(
         default=1, ge=1, le=64, description="Server processes, each with its own pool."
     )
-    backlog: int = Field(default=4096, ge=64, description="Connections waiting to be accepted.")
+    backlog: int = Field(
+        default=16384,
+        ge=64,
+        description="Connections waiting to be accepted (the kernel caps it at net.core.somaxconn).",
+    )
     pool_min_size: int = Field(default=2, ge=0)
     pool_max_size: int = Field(default=10, ge=1)
     pool_timeout: float = Field(

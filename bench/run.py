@@ -244,6 +244,29 @@ class Probe(threading.Thread):
         self.join()
 
 
+def listen_overflows() -> int | None:
+    """The kernel's count of connections that found a listen queue full (TcpExt
+    ListenOverflows, all sockets): they wait for a retransmission, a second or more, before the
+    service sees them. None where /proc/net/netstat does not say."""
+    try:
+        lines = Path("/proc/net/netstat").read_text().splitlines()
+    except OSError:
+        return None
+    for names, values in zip(lines[::2], lines[1::2], strict=False):
+        if names.startswith("TcpExt:"):
+            fields = dict(zip(names.split()[1:], values.split()[1:], strict=False))
+            return int(fields["ListenOverflows"]) if "ListenOverflows" in fields else None
+    return None
+
+
+def somaxconn() -> str:
+    """net.core.somaxconn: the cap on any listen queue, whatever BACKLOG asks for."""
+    try:
+        return Path("/proc/sys/net/core/somaxconn").read_text().strip()
+    except OSError:
+        return "unknown"
+
+
 def open_connections(port: int) -> int:
     """TCP connections to `port` on this host that the server has not closed yet: accepted
     or still in its accept queue (TIME_WAIT and LISTEN are not counted)."""
@@ -330,7 +353,13 @@ def service_limits(pid: int | None) -> tuple[dict[str, str], int | None]:
             continue
         for item in environ:
             name, _, value = item.decode(errors="replace").partition("=")
-            if name.startswith("POOL_") or name in {"LOG_LEVEL", "PORT"}:
+            if name.startswith("POOL_") or name in {
+                "LOG_LEVEL",
+                "PORT",
+                "WORKERS",
+                "BACKLOG",
+                "MAX_ACTIVE_REQUESTS",
+            }:
                 settings[name] = value
         match = re.search(r"^Max open files\s+(\d+)", limits, re.MULTILINE)
         if match:  # the smallest of the tree's soft limits: uv's, python's
@@ -361,6 +390,7 @@ class WrkRun:
     cpu: dict[str, float | None] = field(default_factory=dict)
     probe_max_ms: float | None = None
     probe_failures: int = 0
+    listen_overflows: int = 0
     check: str | None = None
     recovered_s: float | None = None
     settled_s: float | None = None
@@ -405,6 +435,11 @@ def judge(run: WrkRun, duration: int) -> None:
         run.problems.append(f"/healthz probe took up to {run.probe_max_ms / 1000:.1f} s")
     if run.probe_failures:
         run.problems.append(f"{run.probe_failures} /healthz probes failed")
+    if run.listen_overflows:
+        run.problems.append(
+            f"{run.listen_overflows} connections found the listen queue full "
+            f"(net.core.somaxconn {somaxconn()} caps BACKLOG)"
+        )
     if run.check is not None:
         after = (
             f"recovered after {run.recovered_s:.1f} s"
@@ -486,11 +521,14 @@ class Runner:
         command = self.wrk_command(scenario, connections, duration)
         run = WrkRun(scenario, connections, repeat, shown(command))
         probe = Probe(self.url)
+        overflows = listen_overflows()
         before = self.meter.sample()
         probe.start()
         code, output = self.run_wrk(command, duration)
         after = self.meter.sample()
         probe.stop()
+        if overflows is not None and (now := listen_overflows()) is not None:
+            run.listen_overflows = now - overflows
         raw = self.args.raw_dir / f"{scenario}-c{connections}-r{repeat}.txt"
         raw.write_text(f"$ {run.command}\n{output}")
         if code != 0:
@@ -767,7 +805,8 @@ def write_report(
         f"- host: {ctx.host}",
         f"- service {url}, pid {args.service_pid or 'not given (no service CPU)'}, "
         + (", ".join(f"{k}={v}" for k, v in sorted(ctx.service.items())) or "pool settings unknown")
-        + f"; its open-file limit {ctx.service_nofile or 'unknown'}",
+        + f"; its open-file limit {ctx.service_nofile or 'unknown'}; "
+        f"net.core.somaxconn {somaxconn()}",
         f"- PostgreSQL {ctx.server_version}, postmaster pid {ctx.postmaster or 'not on this host'}",
         f"- {ctx.wrk_version}; open-file limit for wrk {ctx.nofile}; "
         f"pgbench {ctx.pgbench or 'not run'}",
