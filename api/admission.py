@@ -10,7 +10,8 @@ A request that has waited WATCH_AFTER seconds starts listening for its client ha
 leaves the queue when it does: after a burst of clients that gave up, the queue does not make
 the next client wait while it works through requests nobody will read. It reads the request's
 body to do so (the body limit outside has bounded a body of declared length; a chunked body is
-not read, and its request keeps its place) and replays it to the application.
+not read, nor one that waits for `100 Continue`; such a request keeps its place) and replays
+it to the application.
 """
 
 import asyncio
@@ -24,6 +25,7 @@ RETRY_AFTER_SECONDS = "1"
 WATCH_AFTER = 0.1  # seconds in the queue before a request watches for its client hanging up
 
 Outcome = Literal["admitted", "expired", "gone"]
+PASSIVE = frozenset({b"transfer-encoding", b"expect"})
 
 
 class Admission:
@@ -68,23 +70,30 @@ class Admission:
         return bool(self.waiting)
 
     async def wait_turn(self, watch: "Watch") -> Outcome:
-        """ "admitted" once a leaving request hands over its place; "expired" after `timeout`;
-        "gone" when the client hangs up first."""
+        """The outcome: "admitted" once a leaving request hands over its place, "expired"
+        after `timeout`, "gone" when the client hangs up first."""
         loop = asyncio.get_running_loop()
         turn: asyncio.Future[Outcome] = loop.create_future()
         self.waiting.append(turn)
         timer = loop.call_later(self.timeout, settle, turn, "expired")
         watcher = loop.call_later(WATCH_AFTER, watch.start, turn)
         try:
-            return await turn
+            outcome = await turn
         except asyncio.CancelledError:
+            watch.cancel()
             if turn.done() and not turn.cancelled() and turn.result() == "admitted":
                 self.leave()  # handed a place it will not use: pass it on
             raise
         finally:
             timer.cancel()
             watcher.cancel()
+        try:
             await watch.stop()
+        except BaseException:
+            if outcome == "admitted":
+                self.leave()  # cancelled while the watch stopped: pass the place on
+            raise
+        return outcome
 
     def leave(self) -> None:
         """Hands this request's place to the first one still waiting, else frees it."""
@@ -104,10 +113,12 @@ class Watch:
         self.receive = receive
         self.read: list[Message] = []
         self.task: asyncio.Task[None] | None = None
-        self.chunked = any(name == b"transfer-encoding" for name, _ in scope["headers"])
+        # Not read while waiting: a chunked body (unbounded), or one the client sends only after
+        # `100 Continue`, which the first receive would send, inviting a body that may get a 503.
+        self.passive = any(name in PASSIVE for name, _ in scope["headers"])
 
     def start(self, turn: "asyncio.Future[Outcome]") -> None:
-        if not self.chunked and not turn.done():
+        if not self.passive and not turn.done():
             self.task = asyncio.get_running_loop().create_task(self.listen(turn))
 
     async def listen(self, turn: "asyncio.Future[Outcome]") -> None:
@@ -119,15 +130,22 @@ class Watch:
             self.read.append(message)
 
     async def stop(self) -> None:
-        if self.task is None:
+        """Stops listening; re-raises what the listening failed with, if anything."""
+        task, self.task = self.task, None
+        if task is None:
             return
-        self.task.cancel()  # a receive in progress gives up before taking a message
+        task.cancel()  # a receive in progress gives up before taking a message
         try:
-            await self.task
+            await task
         except asyncio.CancelledError:
             if asyncio.current_task().cancelling():  # type: ignore[union-attr]
                 raise  # our own request is being cancelled too
-        self.task = None
+
+    def cancel(self) -> None:
+        """Stops listening, without waiting (the request itself is being cancelled)."""
+        task, self.task = self.task, None
+        if task is not None:
+            task.cancel()
 
     def replay(self) -> Receive:
         """The receive channel for the application: what was read first, then the client."""

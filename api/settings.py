@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     backlog: int = Field(
         default=16384,
         ge=64,
-        description="Connections waiting to be accepted (the kernel caps it at net.core.somaxconn).",
+        description="Connections waiting to be accepted (Linux caps it at net.core.somaxconn).",
     )
     pool_min_size: int = Field(default=2, ge=0)
     pool_max_size: int = Field(default=10, ge=1)

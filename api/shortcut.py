@@ -73,8 +73,8 @@ class TaskShortcut:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        route = match(scope["path"], scope["method"])
-        if route is None:
+        route = None if scope.get("root_path") else match(scope["path"], scope["method"])
+        if route is None:  # (behind a root path, FastAPI's own routing knows what to strip)
             await self.app(scope, receive, send)
             return
         handler, task_id, user_id = route

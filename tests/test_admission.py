@@ -206,3 +206,45 @@ async def test_a_chunked_request_is_not_read_while_it_waits(gate: Gate) -> None:
     gate.release.set()
     await asyncio.wait_for(asyncio.gather(held, waited), 1.0)
     assert gate.entered == ["/holder", "/chunked"]
+
+
+class SlowToStop(Client):
+    """A client whose receive channel takes a while to give up when cancelled."""
+
+    async def receive(self) -> Message:
+        try:
+            return await super().receive()
+        except asyncio.CancelledError:
+            await asyncio.sleep(0.1)
+            raise
+
+
+async def test_a_request_cancelled_as_it_gets_its_turn_passes_the_place_on(gate: Gate) -> None:
+    admission = Admission(gate, limit=1, timeout=5.0)
+    holder, waiter = Client("/holder"), SlowToStop("/waiter")
+    held = holder.call(admission)
+    await until(lambda: gate.entered == ["/holder"])
+    waited = waiter.call(admission)
+    await asyncio.sleep(WATCH_AFTER + 0.05)  # listening for a hang-up now
+    gate.release.set()
+    await asyncio.wait_for(held, 1.0)
+    await asyncio.sleep(0.02)  # it has its turn, and waits for its listening to stop
+    waited.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waited
+    assert gate.entered == ["/holder"]
+    assert admission.inside == 0  # the place was passed on, not lost
+
+
+async def test_a_request_expecting_100_continue_is_not_read_while_it_waits(gate: Gate) -> None:
+    admission = Admission(gate, limit=1, timeout=5.0)
+    holder, expecting = Client("/holder"), Client("/expecting", chunks=(b"{}",))
+    expecting.scope["headers"] = [(b"expect", b"100-continue"), (b"content-length", b"2")]
+    held = holder.call(admission)
+    await until(lambda: gate.entered == ["/holder"])
+    waited = expecting.call(admission)
+    await asyncio.sleep(WATCH_AFTER + 0.1)
+    assert expecting.reads == 0
+    gate.release.set()
+    await asyncio.wait_for(asyncio.gather(held, waited), 1.0)
+    assert gate.entered == ["/holder", "/expecting"]

@@ -28,6 +28,6 @@ def test_a_server_worker_freezes_its_startup_objects_and_collects_less_often() -
         [sys.executable, "-c", WORKER], env=env, capture_output=True, text=True, check=True
     )
     seen = json.loads(result.stdout)
-    assert tuple(seen["before"]) == (700, 10, 10)
+    assert tuple(seen["before"]) != THRESHOLDS  # CPython's defaults, which vary by version
     assert tuple(seen["after"]) == THRESHOLDS
     assert seen["frozen"] > 10_000  # modules, classes and the app, out of the collector's sight

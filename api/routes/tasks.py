@@ -97,8 +97,11 @@ ETAG_HEADER = {"ETag": {"description": "The task's version, quoted", "schema": {
 
 
 def is_json(content_type: str) -> bool:
+    """application/json, or an application/...+json type: what FastAPI parses as JSON."""
     media_type = content_type.split(";", 1)[0].strip().lower()
-    return media_type == JSON or media_type.endswith("+json")
+    return media_type == JSON or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
 
 
 async def require_json(request: Request) -> None:

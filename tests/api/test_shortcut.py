@@ -66,6 +66,8 @@ SCRIPT: list[tuple[str, str, dict[str, str], bytes | None]] = [
     ("POST", "/api/tasks", {**ALICE, "Content-Type": "text/plain"}, b'{"title": "x"}'),
     ("POST", "/api/tasks", ALICE, b'{"title": "x"}'),
     ("POST", "/api/tasks", {**ALICE, "Content-Type": "application/x+json"}, b'{"title": "y"}'),
+    ("POST", "/api/tasks", {**ALICE, "Content-Type": "text/plain+json"}, b'{"title": "y"}'),
+    ("POST", "/api/tasks", {**ALICE, "Content-Type": "+json"}, b'{"title": "y"}'),
     ("POST", "/api/tasks", {**ALICE, **JSON}, b'{"title": "x"'),
     ("POST", "/api/tasks", {**ALICE, **JSON}, b""),
     ("POST", "/api/tasks", {**ALICE, **JSON}, b"\xff\xfe"),
