@@ -21,6 +21,8 @@ from typing import Literal
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.middleware import replaying
+
 RETRY_AFTER_SECONDS = "1"
 WATCH_AFTER = 0.1  # seconds in the queue before a request watches for its client hanging up
 
@@ -149,15 +151,7 @@ class Watch:
 
     def replay(self) -> Receive:
         """The receive channel for the application: what was read first, then the client."""
-        if not self.read:
-            return self.receive
-        pending = deque(self.read)
-        receive = self.receive
-
-        async def replayed() -> Message:
-            return pending.popleft() if pending else await receive()
-
-        return replayed
+        return replaying(self.read, self.receive) if self.read else self.receive
 
 
 def settle(turn: "asyncio.Future[Outcome]", outcome: Outcome) -> None:

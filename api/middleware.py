@@ -2,6 +2,7 @@
 
 import re
 import uuid
+from collections import deque
 
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
@@ -67,6 +68,18 @@ class BodyLimit:
             {"detail": f"Request body is larger than {self.max_bytes} bytes"}, 413
         )
         await response(scope, receive, send)
+
+
+def replaying(messages: list[Message], receive: Receive) -> Receive:
+    """A receive channel that hands out `messages`, already read from `receive` (a body), and
+    then goes on with `receive` itself: for middleware that reads a request before passing it
+    on."""
+    pending = deque(messages)
+
+    async def replayed() -> Message:
+        return pending.popleft() if pending else await receive()
+
+    return replayed
 
 
 REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")

@@ -24,9 +24,11 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BaseModel, ValidationError
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.deps import authenticate, database_for
+from api.middleware import replaying
 from api.models import TaskCreate, TaskPatch, TaskReplace
 from api.routes import tasks
 from api.security import InvalidTokenError
@@ -86,28 +88,26 @@ class TaskShortcut:
         if scheme.lower() != "bearer" or not token:
             await self.app(scope, receive, send)
             return
-        body = b""
+        request = Request(scope, receive)
         args: list[Any] = []
+        forward = receive  # FastAPI's channel if the shortcut declines: any body read, replayed
         if handler.body is not None:
-            read = await read_body(receive)
-            if read is None:  # the client went away: nobody to answer
-                return
-            body = read
-            if not tasks.is_json(headers.get(b"content-type", "")):
-                await self.app(scope, replay(body, receive), send)
-                return
             try:
-                args.append(handler.body.model_validate(json.loads(body)))
-            except (ValueError, ValidationError):  # JSONDecodeError and UnicodeDecodeError too
-                await self.app(scope, replay(body, receive), send)
+                body = await request.body()  # the body limit outside holds it to its size
+            except ClientDisconnect:  # nobody to answer
                 return
+            forward = replaying([{"type": "http.request", "body": body}], receive)
+            model = read_model(handler.body, headers.get(b"content-type", ""), body)
+            if model is None:
+                await self.app(scope, forward, send)
+                return
+            args.append(model)
         if user_id is not None:
             scope["path_params"] = {"user_id": user_id}
-        request = Request(scope, receive)
         try:
             caller = await authenticate(request, token)
         except InvalidTokenError:
-            await self.app(scope, replay(body, receive), send)
+            await self.app(scope, forward, send)
             return
         if task_id is not None:
             args.insert(0, task_id)
@@ -151,30 +151,15 @@ def read_headers(raw: list[tuple[bytes, bytes]]) -> dict[bytes, str] | None:
     return headers
 
 
-async def read_body(receive: Receive) -> bytes | None:
-    """The whole body (the body limit outside holds it to its size); None on a disconnect."""
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return None
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-def replay(body: bytes, receive: Receive) -> Receive:
-    """A receive that hands FastAPI the body the shortcut has read, then the real channel."""
-    sent = False
-
-    async def replayed() -> Message:
-        nonlocal sent
-        if sent:
-            return await receive()
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replayed
+def read_model(model: type[BaseModel], content_type: str, body: bytes) -> BaseModel | None:
+    """The body as FastAPI would give it to the handler: JSON, parsed, then validated; None
+    when FastAPI would answer 415, 400 or 422 instead."""
+    if not tasks.is_json(content_type):
+        return None
+    try:
+        return model.model_validate(json.loads(body))
+    except (ValueError, ValidationError):  # JSONDecodeError and UnicodeDecodeError too
+        return None
 
 
 async def handled(app: FastAPI, request: Request, exc: Exception) -> Response:

@@ -86,10 +86,11 @@ def app_settings(database_url: str, **overrides: object) -> Settings:
 
 
 @asynccontextmanager
-async def http_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client for the app, with its lifespan (pool open) for as long as it is used."""
+async def http_client(app: FastAPI, root_path: str = "") -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for the app, with its lifespan (pool open) for as long as it is used;
+    `root_path` as a proxy that mounts the app under a prefix would set it."""
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, root_path=root_path)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             yield http
 

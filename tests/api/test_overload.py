@@ -4,12 +4,13 @@ health checks answer at once. The place is held by a real request, blocked on a 
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import psycopg
 import pytest
 
-from api.main import create_app
+from api.main import MAX_BODY_BYTES, create_app
 from tests.conftest import app_settings, http_client
 from tests.utils.tokens import auth
 
@@ -24,17 +25,26 @@ async def one_place(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def test_a_request_past_the_limit_gets_a_503_with_the_usual_headers(
-    one_place: httpx.AsyncClient, conn: psycopg.Connection
-) -> None:
-    created = await one_place.post("/api/tasks", json={"title": "locked"}, headers=ALICE)
+@asynccontextmanager
+async def place_held(
+    client: httpx.AsyncClient, conn: psycopg.Connection
+) -> AsyncIterator["asyncio.Task[httpx.Response]"]:
+    """The one place, held by a toggle waiting on a row lock until the block ends; yields the
+    toggle's request."""
+    created = await client.post("/api/tasks", json={"title": "locked"}, headers=ALICE)
     task_id = created.json()["id"]
     with conn.transaction():
         conn.execute("select 1 from app.tasks where id = %s for update", (task_id,))
-        holder = asyncio.create_task(one_place.patch(f"/api/tasks/{task_id}/toggle", headers=ALICE))
+        holder = asyncio.create_task(client.patch(f"/api/tasks/{task_id}/toggle", headers=ALICE))
         await asyncio.sleep(0.3)  # the toggle is inside, waiting for the row lock
         assert not holder.done()
+        yield holder
 
+
+async def test_a_request_past_the_limit_gets_a_503_with_the_usual_headers(
+    one_place: httpx.AsyncClient, conn: psycopg.Connection
+) -> None:
+    async with place_held(one_place, conn) as holder:
         assert (await asyncio.wait_for(one_place.get("/healthz"), 0.3)).status_code == 200
         busy = await one_place.get(
             "/api/tasks", headers={**ALICE, "Origin": ORIGIN, "X-Request-ID": "overload-1"}
@@ -50,3 +60,19 @@ async def test_a_request_past_the_limit_gets_a_503_with_the_usual_headers(
     assert toggled.json()["completed"] is True
     # The place is free again.
     assert (await one_place.get("/api/tasks", headers=ALICE)).status_code == 200
+
+
+async def test_a_body_over_the_limit_is_refused_before_it_queues(
+    one_place: httpx.AsyncClient, conn: psycopg.Connection
+) -> None:
+    async with place_held(one_place, conn):
+        too_large = b'{"title": "' + b"x" * (MAX_BODY_BYTES + 1) + b'"}'
+        refused = await asyncio.wait_for(
+            one_place.post(
+                "/api/tasks",
+                content=too_large,
+                headers={**ALICE, "Content-Type": "application/json"},
+            ),
+            0.3,  # well before the queue's 0.5 s deadline
+        )
+        assert refused.status_code == 413

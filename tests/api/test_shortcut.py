@@ -109,10 +109,20 @@ def without_shortcut(app: FastAPI) -> FastAPI:
     return app
 
 
-async def answers(app: FastAPI) -> list[tuple[Any, ...]]:
+# Under a root path (a proxy mounting the app at /api), routing strips it first.
+UNDER_ROOT_PATH = [
+    ("POST", "/api/tasks", {**ALICE, **JSON}, b'{"title": "mounted"}'),
+    ("GET", "/api/tasks", ALICE, None),
+    ("GET", "/api/api/tasks", ALICE, None),
+    ("GET", "/api/alice/tasks", ALICE, None),
+    ("GET", "/api/tasks/1", ALICE, None),
+]
+
+
+async def answers(app: FastAPI, script: list[Any] = SCRIPT, root_path: str = "") -> list[Any]:
     results = []
-    async with http_client(app) as client:
-        for method, path, headers, body in SCRIPT:
+    async with http_client(app, root_path) as client:
+        for method, path, headers, body in script:
             response = await client.request(method, path, headers=headers, content=body)
             kept = tuple(response.headers.get(name) for name in COMPARED_HEADERS)
             results.append((method, path, response.status_code, kept, comparable(response)))
@@ -131,18 +141,32 @@ def comparable(response: httpx.Response) -> Any:
     return body
 
 
-async def test_the_shortcut_answers_as_fastapi_does(pg_server: Server, template_db: str) -> None:
+async def both_answers(
+    server: Server, template: str, script: list[Any], root_path: str = ""
+) -> list[Any]:
+    """The script's answers with the shortcut; asserts that they match those without it."""
     with (
-        fresh_database(pg_server, template_db) as with_url,
-        fresh_database(pg_server, template_db) as without_url,
+        fresh_database(server, template) as with_url,
+        fresh_database(server, template) as without_url,
     ):
-        fast = await answers(create_app(app_settings(with_url)))
-        slow = await answers(without_shortcut(create_app(app_settings(without_url))))
-    assert len(fast) == len(SCRIPT)
+        fast = await answers(create_app(app_settings(with_url)), script, root_path)
+        app = without_shortcut(create_app(app_settings(without_url)))
+        slow = await answers(app, script, root_path)
+    assert len(fast) == len(script)
     for fast_answer, slow_answer in zip(fast, slow, strict=True):
         assert fast_answer == slow_answer
+    return fast
+
+
+async def test_the_shortcut_answers_as_fastapi_does(pg_server: Server, template_db: str) -> None:
+    fast = await both_answers(pg_server, template_db, SCRIPT)
     statuses = {answer[2] for answer in fast}
     assert {200, 201, 204, 400, 401, 403, 404, 405, 409, 412, 415, 422} <= statuses
+
+
+async def test_under_a_root_path_too(pg_server: Server, template_db: str) -> None:
+    fast = await both_answers(pg_server, template_db, UNDER_ROOT_PATH, root_path="/api")
+    assert [answer[2] for answer in fast] == [201, 200, 200, 404, 200]
 
 
 @pytest.fixture
