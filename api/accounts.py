@@ -1,8 +1,8 @@
 """Built-in accounts: password hashing and the tokens we issue.
 
 Passwords are hashed with argon2id (argon2-cffi) in worker threads of their own, one per core
-at most and at a lower CPU priority, so that hashing never blocks the event loop and yields the
-CPU to the requests around it. Access tokens are HS256 JWTs signed with
+at most and at the lowest CPU priority, so that hashing never blocks the event loop and yields
+the CPU to the requests around it. Access tokens are HS256 JWTs signed with
 BETTER_AUTH_SECRET; refresh tokens are random strings of which only a SHA-256 is stored."""
 
 import asyncio
@@ -28,21 +28,29 @@ ISSUER = "todo-api"
 # OWASP's argon2id baseline (19 MiB, 2 passes, 1 lane): about 20 ms here, so 16 concurrent
 # sign-ins stay well under half a second on two cores.
 hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-# The hashing threads' nice value. A hash is CPU for tens of milliseconds, and sixteen at once
-# would take both cores from every other request (their p99 doubled, measured with bench/);
-# at nice 10 the kernel gives the event loop and PostgreSQL the CPU first, and hashing what is
-# left, which on an idle machine is all of it.
+# The hashing threads run under Linux's SCHED_IDLE policy. A hash is CPU for tens of
+# milliseconds, and sixteen at once would take both cores from every other request. At nice 10
+# the kernel still let a hash finish its time slice before a woken request ran (the others'
+# p99 rose by half beside sign-in, measured with bench/interference.py); an idle-policy thread
+# gives way the moment anything else is runnable. The price: while the other requests keep both
+# cores busy, sign-in gets only the CPU they leave (how-to/benchmark.md has the numbers).
+# Where that policy is refused, the threads fall back to this nice value.
 HASHING_NICENESS = 10
 # Verifying against this when the email is unknown makes both failures take the same time.
 _DUMMY_HASH = hasher.hash(secrets.token_urlsafe(16))
 
 
 def _lower_priority() -> None:
-    """Runs first in each hashing thread. On Linux a thread has a nice value of its own, set
-    by its thread id; elsewhere hashing keeps the process's priority."""
-    if sys.platform == "linux":
-        with contextlib.suppress(OSError):  # a sandbox that forbids it: normal priority
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
+    """Runs first in each hashing thread. On Linux a thread has a scheduling policy and a nice
+    value of its own, set by its thread id; elsewhere hashing keeps the process's priority."""
+    if sys.platform != "linux":
+        return
+    thread = threading.get_native_id()
+    try:
+        os.sched_setscheduler(thread, os.SCHED_IDLE, os.sched_param(0))
+    except OSError:
+        with contextlib.suppress(OSError):  # a sandbox that forbids both: normal priority
+            os.setpriority(os.PRIO_PROCESS, thread, HASHING_NICENESS)
 
 
 # At most one hash per core at a time; the others queue here, not on the loop.

@@ -3,9 +3,10 @@ scenario while sign-in runs beside it, in rounds, and prints the medians and the
 
     uv run python bench/interference.py --url http://127.0.0.1:8000 --rounds 5
 
-Both loads use --connections each (default 16) for --duration seconds (default 5); the
-background sign-in starts a moment before the measured run and ends after it. Reads the tokens
-and accounts bench/seed.py wrote to --data-dir. Exits 1 when the other scenario's p99 beside
+Both loads use --connections each (default 16) for --duration seconds (default 5), after
+--warmup seconds (default 3) of each that are not measured; the background sign-in starts a
+moment before the measured run and ends after it. Reads the tokens and accounts bench/seed.py
+wrote to --data-dir. Exits 1 when the other scenario's p99 beside
 sign-in is more than --limit (default 1.33) times its p99 alone.
 """
 
@@ -22,9 +23,10 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 
 
-def wrk(args: argparse.Namespace, scenario: str) -> list[str]:
+def wrk(args: argparse.Namespace, scenario: str, duration: float | None = None) -> list[str]:
     return [
-        args.wrk, "-t2", f"-c{args.connections}", f"-d{args.duration}s", "--timeout=10s",
+        args.wrk, "-t2", f"-c{args.connections}", f"-d{duration or args.duration}s",
+        "--timeout=10s",
         "-s", os.path.relpath(BENCH / "scenarios" / f"{scenario}.lua"), args.url,
         "--", str(args.data_dir), "2",
     ]  # fmt: skip
@@ -68,7 +70,12 @@ def main() -> None:
     top.add_argument("--limit", type=float, default=1.33)
     top.add_argument("--data-dir", type=Path, default=Path("bench/results"))
     top.add_argument("--wrk", default=shutil.which("wrk") or "/usr/bin/wrk")
+    top.add_argument(
+        "--warmup", type=int, default=3, help="seconds of each load before the first round"
+    )
     args = top.parse_args()
+    for scenario in (args.scenario, "signin"):  # token and statement caches, first connections
+        subprocess.run(wrk(args, scenario, args.warmup), capture_output=True, check=True)
     rows = []
     for n in range(1, args.rounds + 1):
         alone, beside, signin = measure(args)
