@@ -82,6 +82,9 @@ def serve(settings: Settings, *, run_migrations: bool) -> None:
             "host": settings.host,
             "port": settings.port,
             "log_level": settings.log_level,
+            # Access lines are logged at info: above it uvicorn would still format each one
+            # and then drop it.
+            "access_log": settings.log_level.lower() in ("info", "debug"),
             "backlog": settings.backlog,
         }
         if settings.workers == 1:

@@ -41,7 +41,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(cwd: Path, **env: str) -> Iterator[str]:
+def serving(cwd: Path, output: list[str] | None = None, **env: str) -> Iterator[str]:
+    """Runs `todo-api serve` until the block ends; what it printed is appended to `output`."""
     port = str(free_port())
     process = subprocess.Popen(
         [TODO_API, "serve"], cwd=cwd, env=clean_env(PORT=port, **env),
@@ -62,9 +63,11 @@ def serving(cwd: Path, **env: str) -> Iterator[str]:
         yield base
     finally:
         process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=30)
-        assert process.returncode == 0, output
-        assert "Traceback" not in output, output
+        printed, _ = process.communicate(timeout=30)
+        assert process.returncode == 0, printed
+        assert "Traceback" not in printed, printed
+        if output is not None:
+            output.append(printed)
 
 
 def test_help_lists_the_commands(tmp_path: Path) -> None:
@@ -134,6 +137,16 @@ def test_serve_with_database_url_answers_http(tmp_path: Path, database_url: str)
         assert httpx.get(f"{base}/readyz").json() == {"status": "ready"}
     with psycopg.connect(database_url) as conn:
         assert conn.execute("select title from app.tasks").fetchall() == [("over HTTP",)]
+
+
+@pytest.mark.parametrize("level", ["info", "warning"])
+def test_requests_are_logged_at_info(tmp_path: Path, database_url: str, level: str) -> None:
+    output: list[str] = []
+    env = {"DATABASE_URL": database_url, "BETTER_AUTH_SECRET": SECRET, "LOG_LEVEL": level}
+    with serving(tmp_path, output, **env) as base:
+        assert httpx.get(f"{base}/api/tasks", headers=auth()).status_code == 200
+    logged = '"GET /api/tasks HTTP/1.1" 200' in output[0]
+    assert logged == (level == "info"), output[0]
 
 
 def test_serve_without_database_url_runs_an_embedded_postgres(tmp_path: Path) -> None:
