@@ -41,7 +41,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(cwd: Path, output: list[str] | None = None, **env: str) -> Iterator[str]:
+def serving(cwd: Path, *, output: list[str] | None = None, **env: str) -> Iterator[str]:
     """Runs `todo-api serve` until the block ends; what it printed is appended to `output`."""
     port = str(free_port())
     process = subprocess.Popen(
@@ -142,8 +142,10 @@ def test_serve_with_database_url_answers_http(tmp_path: Path, database_url: str)
 @pytest.mark.parametrize("level", ["info", "warning"])
 def test_requests_are_logged_at_info(tmp_path: Path, database_url: str, level: str) -> None:
     output: list[str] = []
-    env = {"DATABASE_URL": database_url, "BETTER_AUTH_SECRET": SECRET, "LOG_LEVEL": level}
-    with serving(tmp_path, output, **env) as base:
+    with serving(
+        tmp_path, output=output, DATABASE_URL=database_url, BETTER_AUTH_SECRET=SECRET,
+        LOG_LEVEL=level,
+    ) as base:  # fmt: skip
         assert httpx.get(f"{base}/api/tasks", headers=auth()).status_code == 200
     logged = '"GET /api/tasks HTTP/1.1" 200' in output[0]
     assert logged == (level == "info"), output[0]
@@ -165,8 +167,9 @@ def test_serve_without_database_url_runs_an_embedded_postgres(tmp_path: Path) ->
 
 
 def test_serve_with_several_workers(tmp_path: Path, database_url: str) -> None:
-    env = {"DATABASE_URL": database_url, "BETTER_AUTH_SECRET": SECRET, "WORKERS": "2"}
-    with serving(tmp_path, **env) as base:
+    with serving(
+        tmp_path, DATABASE_URL=database_url, BETTER_AUTH_SECRET=SECRET, WORKERS="2"
+    ) as base:
         for n in range(6):
             created = httpx.post(f"{base}/api/tasks", json={"title": f"t{n}"}, headers=auth())
             assert created.status_code == 201
