@@ -22,6 +22,7 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from api.admission import stepping_aside
 from api.settings import Settings
 
 ISSUER = "todo-api"
@@ -69,14 +70,17 @@ def _verify(password_hash: str, password: str) -> bool:
 
 
 async def hash_password(password: str) -> str:
-    return await asyncio.get_running_loop().run_in_executor(_hashing, hasher.hash, password)
+    loop = asyncio.get_running_loop()
+    async with stepping_aside():  # the request's admission place is not needed meanwhile
+        return await loop.run_in_executor(_hashing, hasher.hash, password)
 
 
 async def verify_password(password_hash: str | None, password: str) -> bool:
     """Checks a password against a hash; with no hash (no such account) it spends the same
     time and says no."""
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_hashing, _verify, password_hash or _DUMMY_HASH, password)
+    async with stepping_aside():
+        return await loop.run_in_executor(_hashing, _verify, password_hash or _DUMMY_HASH, password)
 
 
 def needs_rehash(password_hash: str) -> bool:

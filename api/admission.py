@@ -12,10 +12,20 @@ the next client wait while it works through requests nobody will read. It reads 
 body to do so (the body limit outside has bounded a body of declared length; a chunked body is
 not read, nor one that waits for `100 Continue`; such a request keeps its place) and replays
 it to the application.
+
+A request that waits for something other than the database or the event loop (a password hash
+in its thread pool) steps aside meanwhile (`stepping_aside`): its place goes to the next
+request, and it takes the next free place when it comes back, ahead of the queue and without a
+deadline, since it was admitted once. Sign-in floods then queue for the hashing threads, not
+for the places every other request needs.
 """
 
 import asyncio
 from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Literal
 
 from starlette.responses import JSONResponse
@@ -28,6 +38,17 @@ WATCH_AFTER = 0.1  # seconds in the queue before a request watches for its clien
 
 Outcome = Literal["admitted", "expired", "gone"]
 PASSIVE = frozenset({b"transfer-encoding", b"expect"})
+
+
+@dataclass(slots=True)
+class Place:
+    """The admitted request's place, in its task's context, for `stepping_aside`."""
+
+    admission: "Admission"
+    held: bool = True
+
+
+_place: ContextVar[Place | None] = ContextVar("admission_place", default=None)
 
 
 class Admission:
@@ -60,10 +81,14 @@ class Admission:
                 await busy(scope, receive, send)
                 return
             receive = watch.replay()
+        place = Place(self)
+        token = _place.set(place)
         try:
             await self.app(scope, receive, send)
         finally:
-            self.leave()
+            _place.reset(token)
+            if place.held:
+                self.leave()
 
     def queued(self) -> bool:
         """Whether anyone is still waiting (dropping those whose wait ended at the front)."""
@@ -97,6 +122,23 @@ class Admission:
             raise
         return outcome
 
+    async def rejoin(self, place: Place) -> None:
+        """Takes a place again for a request that stepped aside: the next free one, before
+        anyone in the queue, with no deadline."""
+        if self.inside < self.limit and not self.queued():
+            self.inside += 1
+            place.held = True
+            return
+        turn: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self.waiting.appendleft(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.leave()  # handed a place it will not use: pass it on
+            raise
+        place.held = True
+
     def leave(self) -> None:
         """Hands this request's place to the first one still waiting, else frees it."""
         while self.waiting:
@@ -105,6 +147,20 @@ class Admission:
                 turn.set_result("admitted")
                 return
         self.inside -= 1
+
+
+@asynccontextmanager
+async def stepping_aside() -> AsyncIterator[None]:
+    """Gives up the current request's place for the duration of the block, and waits for one
+    again after it (see the module's description); outside admission control, does nothing."""
+    place = _place.get()
+    if place is None or not place.held:
+        yield
+        return
+    place.held = False
+    place.admission.leave()
+    yield  # on an exception (a cancellation too) the request ends without taking it back
+    await place.admission.rejoin(place)
 
 
 class Watch:

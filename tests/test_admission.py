@@ -4,12 +4,13 @@ happens to a waiting request whose client hangs up, or that carries a body."""
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
-from api.admission import WATCH_AFTER, Admission
+from api.admission import WATCH_AFTER, Admission, stepping_aside
 
 
 class Gate:
@@ -108,6 +109,71 @@ async def test_a_cancelled_wait_gives_up_its_place(client: httpx.AsyncClient, ga
     assert "/gone" not in gate.entered
     assert client.admission.inside == 0  # type: ignore[attr-defined]
     assert (await client.get("/after")).status_code == 200
+
+
+class Hashing:
+    """An app whose /sign-in steps aside until `hashed` is set (a password hash in its thread
+    pool); other requests wait for `release`. It logs who got in, and when /sign-in was back."""
+
+    def __init__(self) -> None:
+        self.log: list[str] = []
+        self.hashed = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.log.append(scope["path"])
+        if scope["path"] == "/sign-in":
+            async with stepping_aside():
+                await self.hashed.wait()
+            self.log.append("back")
+        else:
+            await self.release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+
+@asynccontextmanager
+async def one_place(
+    deadline: float,
+) -> AsyncIterator[tuple[Hashing, Admission, httpx.AsyncClient]]:
+    app = Hashing()
+    admission = Admission(app, limit=1, timeout=deadline)
+    transport = httpx.ASGITransport(app=admission)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield app, admission, client
+
+
+async def test_a_request_stepping_aside_lends_its_place_and_takes_the_next_one_first() -> None:
+    async with one_place(deadline=5) as (app, admission, client):
+        sign_in = asyncio.create_task(client.get("/sign-in"))
+        await until(lambda: app.log == ["/sign-in"])
+        other = asyncio.create_task(client.get("/other"))  # gets the place sign-in lent
+        await until(lambda: app.log == ["/sign-in", "/other"])
+        queued = asyncio.create_task(client.get("/queued"))
+        await asyncio.sleep(0.05)
+        app.hashed.set()  # sign-in is back while /other holds the place and /queued waits
+        await asyncio.sleep(0.05)
+        assert app.log == ["/sign-in", "/other"]
+        app.release.set()
+        responses = await asyncio.gather(sign_in, other, queued)
+    assert [r.status_code for r in responses] == [200, 200, 200]
+    assert app.log == ["/sign-in", "/other", "back", "/queued"]  # back before the queue
+    assert admission.inside == 0
+
+
+async def test_coming_back_has_no_deadline() -> None:
+    async with one_place(deadline=0.2) as (app, admission, client):
+        sign_in = asyncio.create_task(client.get("/sign-in"))
+        await until(lambda: app.log == ["/sign-in"])
+        other = asyncio.create_task(client.get("/other"))
+        await until(lambda: len(app.log) == 2)
+        app.hashed.set()
+        await asyncio.sleep(0.4)  # twice the queue's deadline
+        assert not sign_in.done()
+        app.release.set()
+        assert (await sign_in).status_code == 200
+        assert (await other).status_code == 200
+    assert admission.inside == 0
 
 
 class Client:

@@ -1,15 +1,18 @@
 """Admission control in the assembled app (api.main): with every place taken, a request waits
 its turn and then gets a 503 that still carries the CORS and request-id headers, while the
-health checks answer at once. The place is held by a real request, blocked on a row lock."""
+health checks answer at once. The place is held by a real request, blocked on a row lock. A
+sign-in waiting for a hashing thread lends its place meanwhile."""
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import httpx
 import psycopg
 import pytest
 
+from api import accounts
 from api.main import MAX_BODY_BYTES, create_app
 from tests.conftest import app_settings, http_client
 from tests.utils.tokens import auth
@@ -76,3 +79,33 @@ async def test_a_body_over_the_limit_is_refused_before_it_queues(
             0.3,  # well before the queue's 0.5 s deadline
         )
         assert refused.status_code == 413
+
+
+@contextmanager
+def hashing_threads_busy() -> Iterator[None]:
+    """Every password-hashing thread blocked until the block ends: hashes queue meanwhile."""
+    release = threading.Event()
+    blockers = [
+        accounts._hashing.submit(release.wait) for _ in range(accounts._hashing._max_workers)
+    ]
+    try:
+        yield
+    finally:
+        release.set()
+        for blocker in blockers:
+            blocker.result(timeout=5)
+
+
+async def test_a_sign_in_waiting_for_a_hash_lends_its_place(one_place: httpx.AsyncClient) -> None:
+    account = {"email": "ada@example.com", "password": "correct horse battery", "name": "Ada"}
+    assert (await one_place.post("/api/auth/signup", json=account)).status_code == 201
+    credentials = {"email": account["email"], "password": account["password"]}
+    with hashing_threads_busy():
+        sign_in = asyncio.create_task(one_place.post("/api/auth/signin", json=credentials))
+        await asyncio.sleep(0.2)  # inside, and waiting for a hashing thread
+        assert not sign_in.done()
+        listed = await asyncio.wait_for(one_place.get("/api/tasks", headers=ALICE), 0.4)
+        assert listed.status_code == 200  # before the queue's 0.5 s deadline
+    signed_in = await asyncio.wait_for(sign_in, 5)
+    assert signed_in.status_code == 200
+    assert (await one_place.get("/api/tasks", headers=ALICE)).status_code == 200
