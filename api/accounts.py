@@ -14,7 +14,9 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -55,11 +57,41 @@ def _lower_priority() -> None:
 
 
 # At most one hash per core at a time; the others queue here, not on the loop.
+HASHING_THREADS = max(1, os.cpu_count() or 1)
 _hashing = ThreadPoolExecutor(
-    max_workers=max(1, os.cpu_count() or 1),
+    max_workers=HASHING_THREADS,
     thread_name_prefix="argon2",
     initializer=_lower_priority,
 )
+
+
+class HashingBusyError(Exception):
+    """The hashing queue is full: the request gets 503 with Retry-After (api/errors.py)."""
+
+
+class HashingQueue:
+    """Bounds the hashes waiting or running in this process. A request waiting for its hash
+    holds no admission place (api.admission.stepping_aside), so this bound is what limits how
+    many password guesses are in flight before the failure limit has counted the first of them,
+    and how long the queue grows while hashing gets little CPU."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        if self.size >= self.limit:
+            raise HashingBusyError
+        self.size += 1
+        try:
+            async with stepping_aside():  # the request's admission place is not needed meanwhile
+                yield
+        finally:
+            self.size -= 1
+
+
+queue = HashingQueue(limit=8 * HASHING_THREADS)
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -70,8 +102,9 @@ def _verify(password_hash: str, password: str) -> bool:
 
 
 async def hash_password(password: str) -> str:
+    """Raises HashingBusyError when the hashing queue is full, as verify_password does."""
     loop = asyncio.get_running_loop()
-    async with stepping_aside():  # the request's admission place is not needed meanwhile
+    async with queue.turn():
         return await loop.run_in_executor(_hashing, hasher.hash, password)
 
 
@@ -79,7 +112,7 @@ async def verify_password(password_hash: str | None, password: str) -> bool:
     """Checks a password against a hash; with no hash (no such account) it spends the same
     time and says no."""
     loop = asyncio.get_running_loop()
-    async with stepping_aside():
+    async with queue.turn():
         return await loop.run_in_executor(_hashing, _verify, password_hash or _DUMMY_HASH, password)
 
 

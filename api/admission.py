@@ -88,6 +88,7 @@ class Admission:
         finally:
             _place.reset(token)
             if place.held:
+                place.held = False  # a task the request started cannot leave again
                 self.leave()
 
     def queued(self) -> bool:

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException
 
-from api import audit
+from api import accounts, admission, audit
 from api.db import recheck_soon
 
 log = logging.getLogger("api.errors")
@@ -88,6 +88,15 @@ async def pool_timeout(request: Request, exc: Exception) -> JSONResponse:
     return unavailable()
 
 
+async def hashing_busy(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("password hashing queue full: %s %s refused", request.method, request.url.path)
+    return JSONResponse(
+        {"detail": "Too busy, retry later"},
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": admission.RETRY_AFTER_SECONDS},
+    )
+
+
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
@@ -111,6 +120,7 @@ async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(psycopg.Error, database_error)
     app.add_exception_handler(PoolTimeout, pool_timeout)
+    app.add_exception_handler(accounts.HashingBusyError, hashing_busy)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(Exception, unexpected_error)

@@ -65,6 +65,9 @@ def measure(args: argparse.Namespace, build: Build, number: int) -> None:
     parse_wrk(output, run)
     run.settled_s = 0.0  # not waited for here: --pause between runs instead
     judge(run, args.duration)
+    errors = run.non2xx + sum(run.socket_errors.values())
+    if errors:  # a build that fails fast would look cheap
+        run.problems.append(f"{errors} non-2xx answers or socket errors")
     requests = max(run.requests, 1)
     service = 1000 * ((after.service or 0) - (before.service or 0)) / requests
     postgres = 1000 * ((after.postgres or 0) - (before.postgres or 0)) / requests
@@ -95,8 +98,11 @@ def report(a: Build, b: Build) -> None:
         cells += [f"{v:.3f}" for v in values[3:]]
         print(f"| {build.name} | {' | '.join(cells)} |")
     pairs = list(zip(a.runs, b.runs, strict=True))
-    rps = [rb.rps / ra.rps for (ra, _, _), (rb, _, _) in pairs]
+    rps = [rb.rps / ra.rps for (ra, _, _), (rb, _, _) in pairs if ra.rps]
     cpu = [sb / sa for (_, sa, _), (_, sb, _) in pairs if sa]
+    if not rps or not cpu:
+        print("\nB/A: no run of A completed requests with CPU measured")
+        return
     print(
         f"\nB/A, median of {len(pairs)} paired runs: req/s {median(rps):.2f} "
         f"(runs {min(rps):.2f}-{max(rps):.2f}), service CPU a request {median(cpu):.2f}"

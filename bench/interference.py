@@ -25,7 +25,8 @@ BENCH = Path(__file__).resolve().parent
 
 def wrk(args: argparse.Namespace, scenario: str, duration: float | None = None) -> list[str]:
     return [
-        args.wrk, "-t2", f"-c{args.connections}", f"-d{duration or args.duration}s",
+        args.wrk, "-t2", f"-c{args.connections}",
+        f"-d{args.duration if duration is None else duration}s",
         "--timeout=10s",
         "-s", os.path.relpath(BENCH / "scenarios" / f"{scenario}.lua"), args.url,
         "--", str(args.data_dir), "2",
@@ -74,7 +75,8 @@ def main() -> None:
         "--warmup", type=int, default=3, help="seconds of each load before the first round"
     )
     args = top.parse_args()
-    for scenario in (args.scenario, "signin"):  # token and statement caches, first connections
+    for scenario in (args.scenario, "signin") if args.warmup > 0 else ():
+        # token and statement caches, first connections
         subprocess.run(wrk(args, scenario, args.warmup), capture_output=True, check=True)
     rows = []
     for n in range(1, args.rounds + 1):

@@ -50,6 +50,7 @@ def error(code: int, description: str) -> dict[int | str, dict[str, Any]]:
 
 
 RATE_LIMITED = error(429, "Too many failures for this email or address; see Retry-After")
+HASHING_BUSY = error(503, "Too many passwords waiting to be hashed; retry after Retry-After")
 
 
 def too_many(wait: int) -> HTTPException:
@@ -88,7 +89,12 @@ async def start_session(conn: AsyncConnection, settings: Settings, user: UserPub
     "/signup",
     status_code=status.HTTP_201_CREATED,
     dependencies=Body,
-    responses={**BODY_ERRORS, **error(409, "Email already registered"), **RATE_LIMITED},
+    responses={
+        **BODY_ERRORS,
+        **error(409, "Email already registered"),
+        **RATE_LIMITED,
+        **HASHING_BUSY,
+    },
     summary="Create an account",
 )
 async def sign_up(request: Request, body: SignUp) -> Session:
@@ -125,7 +131,12 @@ async def sign_up(request: Request, body: SignUp) -> Session:
 @router.post(
     "/signin",
     dependencies=Body,
-    responses={**BODY_ERRORS, **error(401, INVALID_CREDENTIALS), **RATE_LIMITED},
+    responses={
+        **BODY_ERRORS,
+        **error(401, INVALID_CREDENTIALS),
+        **RATE_LIMITED,
+        **HASHING_BUSY,
+    },
     summary="Sign in with email and password",
 )
 async def sign_in(request: Request, body: SignIn) -> Session:

@@ -109,3 +109,21 @@ async def test_a_sign_in_waiting_for_a_hash_lends_its_place(one_place: httpx.Asy
     signed_in = await asyncio.wait_for(sign_in, 5)
     assert signed_in.status_code == 200
     assert (await one_place.get("/api/tasks", headers=ALICE)).status_code == 200
+
+
+async def test_a_sign_in_past_the_hashing_queue_gets_a_503(
+    one_place: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account = {"email": "ada@example.com", "password": "correct horse battery", "name": "Ada"}
+    assert (await one_place.post("/api/auth/signup", json=account)).status_code == 201
+    monkeypatch.setattr(accounts.queue, "limit", 1)
+    wrong = {"email": account["email"], "password": "wrong horse battery"}
+    with hashing_threads_busy():
+        first = asyncio.create_task(one_place.post("/api/auth/signin", json=wrong))
+        await asyncio.sleep(0.2)  # waiting for a hashing thread: the queue is full
+        refused = await asyncio.wait_for(one_place.post("/api/auth/signin", json=wrong), 0.4)
+        assert refused.status_code == 503
+        assert refused.json() == {"detail": "Too busy, retry later"}
+        assert refused.headers["retry-after"] == "1"
+    assert (await asyncio.wait_for(first, 5)).status_code == 401
+    assert accounts.queue.size == 0
