@@ -70,9 +70,7 @@ class Admission:
         if scope["type"] != "http" or scope["path"] in self.exempt:
             await self.app(scope, receive, send)
             return
-        if self.inside < self.limit and not self.queued():
-            self.inside += 1
-        else:
+        if not self.enter_now():
             watch = Watch(scope, receive)
             outcome = await self.wait_turn(watch)
             if outcome == "gone":  # nobody to answer
@@ -90,6 +88,13 @@ class Admission:
             if place.held:
                 place.held = False  # a task the request started cannot leave again
                 self.leave()
+
+    def enter_now(self) -> bool:
+        """Takes a place if one is free and nobody is waiting for it."""
+        if self.inside < self.limit and not self.queued():
+            self.inside += 1
+            return True
+        return False
 
     def queued(self) -> bool:
         """Whether anyone is still waiting (dropping those whose wait ended at the front)."""
@@ -126,8 +131,7 @@ class Admission:
     async def rejoin(self, place: Place) -> None:
         """Takes a place again for a request that stepped aside: the next free one, before
         anyone in the queue, with no deadline."""
-        if self.inside < self.limit and not self.queued():
-            self.inside += 1
+        if self.enter_now():
             place.held = True
             return
         turn: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
@@ -216,10 +220,15 @@ def settle(turn: "asyncio.Future[Outcome]", outcome: Outcome) -> None:
         turn.set_result(outcome)
 
 
-async def busy(scope: Scope, receive: Receive, send: Send) -> None:
-    response = JSONResponse(
+def too_busy() -> JSONResponse:
+    """The answer to a request the service has no room for now (here, and a full hashing
+    queue in api.errors)."""
+    return JSONResponse(
         {"detail": "Too busy, retry later"},
         503,
         headers={"Retry-After": RETRY_AFTER_SECONDS},
     )
-    await response(scope, receive, send)
+
+
+async def busy(scope: Scope, receive: Receive, send: Send) -> None:
+    await too_busy()(scope, receive, send)

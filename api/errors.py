@@ -90,11 +90,7 @@ async def pool_timeout(request: Request, exc: Exception) -> JSONResponse:
 
 async def hashing_busy(request: Request, exc: Exception) -> JSONResponse:
     log.warning("password hashing queue full: %s %s refused", request.method, request.url.path)
-    return JSONResponse(
-        {"detail": "Too busy, retry later"},
-        status.HTTP_503_SERVICE_UNAVAILABLE,
-        headers={"Retry-After": admission.RETRY_AFTER_SECONDS},
-    )
+    return admission.too_busy()
 
 
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from run import (  # bench/run.py, beside this file
-    BENCH,
     CpuMeter,
     WrkRun,
     find_postmaster,
     judge,
     nofile_in_child,
     parse_wrk,
+    wrk_command,
 )
 
 
@@ -40,13 +40,11 @@ class Build:
     runs: list[tuple[WrkRun, float, float]]  # the run, service and PostgreSQL ms a request
 
 
-def wrk_command(args: argparse.Namespace, url: str, duration: int) -> list[str]:
-    threads = min(args.threads, args.connections)
-    return [
-        args.wrk, f"-t{threads}", f"-c{args.connections}", f"-d{duration}s", "--timeout=10s",
-        "--latency", "-s", str(BENCH / "scenarios" / f"{args.scenario}.lua"), url,
-        "--", str(args.data_dir), str(threads),
-    ]  # fmt: skip
+def load(args: argparse.Namespace, url: str, duration: int) -> list[str]:
+    """The wrk command for --scenario against one build."""
+    return wrk_command(
+        args.wrk, url, args.scenario, args.connections, duration, args.data_dir, args.threads
+    )
 
 
 def wrk(command: list[str]) -> str:
@@ -57,7 +55,7 @@ def wrk(command: list[str]) -> str:
 
 
 def measure(args: argparse.Namespace, build: Build, number: int) -> None:
-    command = wrk_command(args, build.url, args.duration)
+    command = load(args, build.url, args.duration)
     run = WrkRun(args.scenario, args.connections, number, " ".join(command))
     before = build.meter.sample()
     output = wrk(command)
@@ -139,7 +137,7 @@ def main() -> None:
         for side in ("a", "b")
     )
     for build in (a, b):
-        wrk(wrk_command(args, build.url, args.warmup))
+        wrk(load(args, build.url, args.warmup))
     for number in range(1, args.runs + 1):
         for build in (a, b) if number % 2 else (b, a):
             measure(args, build, number)

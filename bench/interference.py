@@ -12,7 +12,6 @@ sign-in is more than --limit (default 1.33) times its p99 alone.
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -20,17 +19,12 @@ import sys
 import time
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent
+from run import wrk_command  # bench/run.py, beside this file
 
 
 def wrk(args: argparse.Namespace, scenario: str, duration: float | None = None) -> list[str]:
-    return [
-        args.wrk, "-t2", f"-c{args.connections}",
-        f"-d{args.duration if duration is None else duration}s",
-        "--timeout=10s",
-        "-s", os.path.relpath(BENCH / "scenarios" / f"{scenario}.lua"), args.url,
-        "--", str(args.data_dir), "2",
-    ]  # fmt: skip
+    seconds = args.duration if duration is None else duration
+    return wrk_command(args.wrk, args.url, scenario, args.connections, seconds, args.data_dir)
 
 
 def result(output: str) -> dict[str, float]:

@@ -370,6 +370,26 @@ def service_limits(pid: int | None) -> tuple[dict[str, str], int | None]:
 # --- wrk -------------------------------------------------------------------------------------
 
 
+def wrk_command(
+    wrk: str,
+    url: str,
+    scenario: str,
+    connections: int,
+    duration: float,
+    data_dir: Path,
+    threads: int = 2,
+    timeout: str = "10s",
+) -> list[str]:
+    """wrk running bench/scenarios/`scenario`.lua; its Lua script reads the seeded tokens and
+    ids from `data_dir` and splits them among the threads (fewer threads than connections)."""
+    threads = min(threads, connections)
+    return [
+        wrk, f"-t{threads}", f"-c{connections}", f"-d{duration}s", f"--timeout={timeout}",
+        "--latency", "-s", os.path.relpath(BENCH / "scenarios" / f"{scenario}.lua"), url,
+        "--", str(data_dir), str(threads),
+    ]  # fmt: skip
+
+
 @dataclass
 class WrkRun:
     scenario: str
@@ -464,21 +484,10 @@ class Runner:
         self.port = urlsplit(self.url).port or 80
 
     def wrk_command(self, scenario: str, connections: int, duration: int) -> list[str]:
-        threads = min(self.args.threads, connections)
-        return [
-            self.args.wrk,
-            f"-t{threads}",
-            f"-c{connections}",
-            f"-d{duration}s",
-            f"--timeout={self.args.timeout}",
-            "--latency",
-            "-s",
-            os.path.relpath(BENCH / "scenarios" / f"{scenario}.lua"),
-            self.url,
-            "--",
-            str(self.args.data_dir),
-            str(threads),
-        ]
+        a = self.args
+        return wrk_command(
+            a.wrk, self.url, scenario, connections, duration, a.data_dir, a.threads, a.timeout
+        )
 
     def run_wrk(self, command: list[str], duration: int) -> tuple[int, str]:
         try:

@@ -119,12 +119,15 @@ class Hashing:
         self.log: list[str] = []
         self.hashed = asyncio.Event()
         self.release = asyncio.Event()
+        self.fail = False  # the hash raises instead
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.log.append(scope["path"])
         if scope["path"] == "/sign-in":
             async with stepping_aside():
                 await self.hashed.wait()
+                if self.fail:
+                    raise RuntimeError("hashing failed")
             self.log.append("back")
         else:
             await self.release.wait()
@@ -173,6 +176,23 @@ async def test_coming_back_has_no_deadline() -> None:
         app.release.set()
         assert (await sign_in).status_code == 200
         assert (await other).status_code == 200
+    assert admission.inside == 0
+
+
+async def test_a_failure_while_aside_ends_the_request_without_a_place() -> None:
+    async with one_place(deadline=5) as (app, admission, client):
+        app.fail = True
+        sign_in = asyncio.create_task(client.get("/sign-in"))
+        await until(lambda: app.log == ["/sign-in"])
+        other = asyncio.create_task(client.get("/other"))
+        await until(lambda: len(app.log) == 2)
+        app.hashed.set()
+        with pytest.raises(RuntimeError):  # at once: it does not wait for /other's place
+            await asyncio.wait_for(sign_in, 1)
+        assert admission.inside == 1  # /other's
+        app.release.set()
+        assert (await other).status_code == 200
+        assert (await client.get("/after")).status_code == 200
     assert admission.inside == 0
 
 

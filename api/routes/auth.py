@@ -51,6 +51,7 @@ def error(code: int, description: str) -> dict[int | str, dict[str, Any]]:
 
 RATE_LIMITED = error(429, "Too many failures for this email or address; see Retry-After")
 HASHING_BUSY = error(503, "Too many passwords waiting to be hashed; retry after Retry-After")
+PASSWORD_ERRORS = {**BODY_ERRORS, **RATE_LIMITED, **HASHING_BUSY}  # sign-up's and sign-in's
 
 
 def too_many(wait: int) -> HTTPException:
@@ -89,12 +90,7 @@ async def start_session(conn: AsyncConnection, settings: Settings, user: UserPub
     "/signup",
     status_code=status.HTTP_201_CREATED,
     dependencies=Body,
-    responses={
-        **BODY_ERRORS,
-        **error(409, "Email already registered"),
-        **RATE_LIMITED,
-        **HASHING_BUSY,
-    },
+    responses={**PASSWORD_ERRORS, **error(409, "Email already registered")},
     summary="Create an account",
 )
 async def sign_up(request: Request, body: SignUp) -> Session:
@@ -131,12 +127,7 @@ async def sign_up(request: Request, body: SignUp) -> Session:
 @router.post(
     "/signin",
     dependencies=Body,
-    responses={
-        **BODY_ERRORS,
-        **error(401, INVALID_CREDENTIALS),
-        **RATE_LIMITED,
-        **HASHING_BUSY,
-    },
+    responses={**PASSWORD_ERRORS, **error(401, INVALID_CREDENTIALS)},
     summary="Sign in with email and password",
 )
 async def sign_in(request: Request, body: SignIn) -> Session:

@@ -85,9 +85,7 @@ async def test_a_body_over_the_limit_is_refused_before_it_queues(
 def hashing_threads_busy() -> Iterator[None]:
     """Every password-hashing thread blocked until the block ends: hashes queue meanwhile."""
     release = threading.Event()
-    blockers = [
-        accounts._hashing.submit(release.wait) for _ in range(accounts._hashing._max_workers)
-    ]
+    blockers = [accounts._hashing.submit(release.wait) for _ in range(accounts.HASHING_THREADS)]
     try:
         yield
     finally:
