@@ -28,6 +28,7 @@ from run import (  # bench/run.py, beside this file
     judge,
     nofile_in_child,
     parse_wrk,
+    warn_if_autogroup,
     wrk_command,
 )
 
@@ -126,6 +127,7 @@ def main() -> None:
     top.add_argument("--data-dir", type=Path, default=Path("bench/results"))
     top.add_argument("--wrk", default=shutil.which("wrk") or "/usr/bin/wrk")
     args = top.parse_args()
+    warn_if_autogroup()
     postmaster = find_postmaster(args.database_url)
     a, b = (
         Build(

@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from run import wrk_command  # bench/run.py, beside this file
+from run import WRK_SOCKET_ERRORS, warn_if_autogroup, wrk_command  # bench/run.py, beside this file
 
 
 def wrk(args: argparse.Namespace, scenario: str, duration: float | None = None) -> list[str]:
@@ -28,14 +28,15 @@ def wrk(args: argparse.Namespace, scenario: str, duration: float | None = None) 
 
 
 def result(output: str) -> dict[str, float]:
-    """p95/p99 in ms, requests/s and non-2xx, from the scenario's BENCH_RESULT line."""
+    """p95/p99 in ms, requests/s, and failures (4xx/5xx answers and socket errors), from the
+    scenario's BENCH_RESULT line."""
     line = next(ln for ln in output.splitlines() if ln.startswith("BENCH_RESULT "))
     data = json.loads(line.removeprefix("BENCH_RESULT "))
     return {
         "p95": data["latency_us"]["p95"] / 1000,
         "p99": data["latency_us"]["p99"] / 1000,
         "rps": data["requests"] * 1e6 / data["duration_us"],
-        "non2xx": data.get("non2xx", 0) + sum(data.get("errors", {}).values()),
+        "non2xx": data["non2xx"] + sum(data["errors"][name] for name in WRK_SOCKET_ERRORS),
     }
 
 
@@ -69,6 +70,7 @@ def main() -> None:
         "--warmup", type=int, default=3, help="seconds of each load before the first round"
     )
     args = top.parse_args()
+    warn_if_autogroup()
     for scenario in (args.scenario, "signin") if args.warmup > 0 else ():
         # token and statement caches, first connections
         subprocess.run(wrk(args, scenario, args.warmup), capture_output=True, check=True)

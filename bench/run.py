@@ -259,12 +259,27 @@ def listen_overflows() -> int | None:
     return None
 
 
-def somaxconn() -> str:
-    """net.core.somaxconn: the cap on any listen queue, whatever BACKLOG asks for."""
+def sysctl(name: str) -> str:
+    """A kernel setting, e.g. net.core.somaxconn (the cap on any listen queue, whatever BACKLOG
+    asks for) or kernel.sched_autogroup_enabled (see AUTOGROUP_WARNING)."""
     try:
-        return Path("/proc/sys/net/core/somaxconn").read_text().strip()
+        return Path("/proc/sys", *name.split(".")).read_text().strip()
     except OSError:
         return "unknown"
+
+
+AUTOGROUP_WARNING = (
+    "kernel.sched_autogroup_enabled is 1: the kernel splits the CPU evenly between sessions, and "
+    "PostgreSQL (started by pg_ctl, a session of its own) shares its half among all its backends, "
+    "while the service and wrk share the other; runnable backends then wait up to hundreds of ms "
+    "for a core, and p99 shows it. For numbers that measure the service, run "
+    "`sysctl -w kernel.sched_autogroup_enabled=0` (how-to/benchmark.md)"
+)
+
+
+def warn_if_autogroup() -> None:
+    if sysctl("kernel.sched_autogroup_enabled") == "1":
+        log(f"warning: {AUTOGROUP_WARNING}")
 
 
 def open_connections(port: int) -> int:
@@ -458,7 +473,7 @@ def judge(run: WrkRun, duration: int) -> None:
     if run.listen_overflows:
         run.problems.append(
             f"{run.listen_overflows} connections found the listen queue full "
-            f"(net.core.somaxconn {somaxconn()} caps BACKLOG)"
+            f"(net.core.somaxconn {sysctl('net.core.somaxconn')} caps BACKLOG)"
         )
     if run.check is not None:
         after = (
@@ -815,7 +830,8 @@ def write_report(
         f"- service {url}, pid {args.service_pid or 'not given (no service CPU)'}, "
         + (", ".join(f"{k}={v}" for k, v in sorted(ctx.service.items())) or "pool settings unknown")
         + f"; its open-file limit {ctx.service_nofile or 'unknown'}; "
-        f"net.core.somaxconn {somaxconn()}",
+        f"net.core.somaxconn {sysctl('net.core.somaxconn')}; "
+        f"kernel.sched_autogroup_enabled {sysctl('kernel.sched_autogroup_enabled')}",
         f"- PostgreSQL {ctx.server_version}, postmaster pid {ctx.postmaster or 'not on this host'}",
         f"- {ctx.wrk_version}; open-file limit for wrk {ctx.nofile}; "
         f"pgbench {ctx.pgbench or 'not run'}",
@@ -841,8 +857,12 @@ def write_report(
         "",
         "p50/p95/p99 are wrk's (closed loop: each connection waits for its answer, so latency "
         f"under overload is queueing); a request slower than --timeout {args.timeout} counts as "
-        "a timeout and not in the percentiles.",
+        "a timeout and not in the percentiles. non-2xx is wrk's count of statuses of 400 and "
+        "above, or, with BENCH_STATUSES=1 in the environment, of every status outside 200-299, "
+        "each on its own (bench/scenarios/common.lua: that costs wrk twice the CPU).",
     ]
+    if sysctl("kernel.sched_autogroup_enabled") == "1":
+        lines += ["", f"Warning: {AUTOGROUP_WARNING}."]
     if pg_runs:
         lines += ["", "## The list transaction without HTTP (pgbench)", "", ctx.pg_note + ".", ""]
         lines += pgbench_table(pg_runs, wrk_runs, args.connections, pg_counts)
@@ -1093,6 +1113,7 @@ def main(argv: list[str] | None = None) -> None:
         args.delete_pool = max(20_000, 2_000 * args.duration)
     if args.explain:
         sys.exit(0 if explain(args.database_url, args.explain_out) else 1)
+    warn_if_autogroup()
     nofile = raise_nofile()
     if nofile < max(args.connections) + 100:
         log(f"warning: open-file hard limit {nofile} is below {max(args.connections)} + 100")
