@@ -15,7 +15,8 @@ Needs the database seeded by bench/seed.py, whose files (tokens, task ids) it re
 it: CPU time of the service (--service-pid and its descendants, minus any PostgreSQL below it),
 of PostgreSQL (the postmaster that serves --database-url and every process below it, the
 backends that exit during the run included) and of wrk, each as % of one core; a /healthz
-probe every half second during the run (the event loop's stalls); and after the run, whether
+probe every half second during the run, on a connection opened before the load (the event
+loop's stalls) and on a new connection each time (the listen queue); and after the run, whether
 GET /healthz and an authenticated GET /api/tasks each answer within 1 s on a new connection,
 and how long the service took to recover when not; then it waits until the service and
 PostgreSQL are idle again, so that no run inherits the previous one's backlog. The delete pool
@@ -218,26 +219,41 @@ def find_postmaster(database_url: str) -> int | None:
 
 
 class Probe(threading.Thread):
-    """GET /healthz every PROBE_EVERY seconds on one kept-alive connection, while wrk runs: a
-    slow answer means the event loop was blocked (or starved of CPU)."""
+    """GET /healthz every PROBE_EVERY seconds while wrk runs, twice: on one kept-alive connection
+    opened before the load starts, where a slow answer means the event loop was blocked (or
+    starved of CPU), and on a new connection each time, which also waits its turn in the listen
+    queue behind every connection the load opened at once (a 10,000-connection burst)."""
 
     def __init__(self, url: str) -> None:
         super().__init__(daemon=True)
-        self.url = url
         self.stopping = threading.Event()
+        self.client = httpx.Client(base_url=url, timeout=10.0)
+        self.url = url
         self.latencies: list[float] = []
+        self.new_connection_latencies: list[float] = []
         self.failures = 0
 
+    def start(self) -> None:
+        self.get(self.client, self.latencies)  # connected before wrk is
+        super().start()
+
     def run(self) -> None:
-        with httpx.Client(base_url=self.url, timeout=10.0) as client:
+        try:
             while not self.stopping.wait(PROBE_EVERY):
-                start = time.perf_counter()
-                try:
-                    ok = client.get("/healthz").status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                self.latencies.append(time.perf_counter() - start)
-                self.failures += not ok
+                self.get(self.client, self.latencies)
+                with httpx.Client(base_url=self.url, timeout=10.0) as fresh:
+                    self.get(fresh, self.new_connection_latencies)
+        finally:
+            self.client.close()
+
+    def get(self, client: httpx.Client, latencies: list[float]) -> None:
+        start = time.perf_counter()
+        try:
+            ok = client.get("/healthz").status_code == 200
+        except httpx.HTTPError:
+            ok = False
+        latencies.append(time.perf_counter() - start)
+        self.failures += not ok
 
     def stop(self) -> None:
         self.stopping.set()
@@ -424,6 +440,7 @@ class WrkRun:
     repeated: int = 0
     cpu: dict[str, float | None] = field(default_factory=dict)
     probe_max_ms: float | None = None
+    new_connection_max_ms: float | None = None
     probe_failures: int = 0
     listen_overflows: int = 0
     check: str | None = None
@@ -562,6 +579,8 @@ class Runner:
         run.cpu = cpu_percent(before, after)
         if probe.latencies:
             run.probe_max_ms = round(1000 * max(probe.latencies), 1)
+        if probe.new_connection_latencies:
+            run.new_connection_max_ms = round(1000 * max(probe.new_connection_latencies), 1)
         run.probe_failures = probe.failures
         run.check, run.recovered_s = wait_for_service(
             self.url, self.token, self.args.recover_timeout
@@ -718,11 +737,18 @@ def fmt(value: float | None, digits: int = 1) -> str:
     return "n/a" if value is None else f"{value:,.{digits}f}"
 
 
+def worst(runs: list[WrkRun], probe: str) -> str:
+    """The slowest /healthz answer of a probe over the runs, in ms."""
+    values = [v for r in runs if (v := getattr(r, probe)) is not None]
+    return fmt(max(values), 0) if values else "-"
+
+
 def wrk_table(runs: list[WrkRun], scenarios: list[str], connections: list[int]) -> list[str]:
     lines = [
         "| scenario | conns | req/s | p50 ms | p95 ms | p99 ms | non-2xx | socket errors c/r/w/t "
-        "| service CPU % | postgres CPU % | wrk CPU % | runs with problems |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |",
+        "| service CPU % | postgres CPU % | wrk CPU % | /healthz ms kept-alive / new "
+        "| runs with problems |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |",
     ]
     for scenario in scenarios:
         for c in connections:
@@ -731,7 +757,7 @@ def wrk_table(runs: list[WrkRun], scenarios: list[str], connections: list[int]) 
             if not group:
                 continue
             if not good:
-                lines.append(f"| {scenario} | {c} | failed | | | | | | | | | {len(group)} |")
+                lines.append(f"| {scenario} | {c} | failed | | | | | | | | | | {len(group)} |")
                 continue
             errors = "/".join(
                 f"{median([r.socket_errors.get(e, 0) for r in good]):.0f}"
@@ -756,6 +782,7 @@ def wrk_table(runs: list[WrkRun], scenarios: list[str], connections: list[int]) 
                 f"| {scenario} | {c} | {fmt(median([r.rps for r in good]), 0)} "
                 f"| {p50} | {p95} | {p99} | {non2xx} | {errors} "
                 f"| {fmt(cpu[0], 0)} | {fmt(cpu[1], 0)} | {fmt(client, 0)} "
+                f"| {worst(good, 'probe_max_ms')} / {worst(good, 'new_connection_max_ms')} "
                 f"| {f'{troubled} of {len(group)}' if troubled else '-'} |"
             )
     return lines
@@ -857,7 +884,10 @@ def write_report(
         "",
         "p50/p95/p99 are wrk's (closed loop: each connection waits for its answer, so latency "
         f"under overload is queueing); a request slower than --timeout {args.timeout} counts as "
-        "a timeout and not in the percentiles. non-2xx is wrk's count of statuses of 400 and "
+        "a timeout and not in the percentiles. /healthz ms is the slowest of the runs' probes "
+        f"(every {PROBE_EVERY} s): on a connection opened before the load (the event loop's "
+        "stalls; over 1 s counts as a problem) and on a new connection each time (which also "
+        "waits in the listen queue). non-2xx is wrk's count of statuses of 400 and "
         "above, or, with BENCH_STATUSES=1 in the environment, of every status outside 200-299, "
         "each on its own (bench/scenarios/common.lua: that costs wrk twice the CPU).",
     ]
@@ -1090,8 +1120,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     top.add_argument(
         "--delete-pool",
         type=int,
-        help="tasks put in the pool before each delete run (default: 2000 x duration, "
-        "at least 20000)",
+        help="tasks put in the pool before each delete run (default: 10000 x duration, "
+        "at least 20000: two cores here delete 5,500 a second)",
     )
     top.add_argument("--wrk", default=shutil.which("wrk") or "/usr/bin/wrk")
     top.add_argument("--no-pgbench", action="store_true")
@@ -1110,7 +1140,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.delete_pool is None:
-        args.delete_pool = max(20_000, 2_000 * args.duration)
+        args.delete_pool = max(20_000, 10_000 * args.duration)
     if args.explain:
         sys.exit(0 if explain(args.database_url, args.explain_out) else 1)
     warn_if_autogroup()
