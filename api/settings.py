@@ -71,7 +71,8 @@ class Settings(BaseSettings):
         default=None,
         ge=1,
         description="Requests each process works on at once; the rest queue in arrival order "
-        "for up to POOL_TIMEOUT. Defaults to twice POOL_MAX_SIZE.",
+        "for up to POOL_TIMEOUT. Defaults to POOL_MAX_SIZE: an admitted request finds a free "
+        "connection, and requests wait in one queue, not also in the pool's.",
     )
     log_level: str = "info"
     data_dir: Path = Field(
@@ -120,7 +121,7 @@ class Settings(BaseSettings):
 
     @property
     def active_requests(self) -> int:
-        return self.max_active_requests or 2 * self.pool_max_size
+        return self.max_active_requests or self.pool_max_size
 
     @property
     def secret(self) -> str:

@@ -65,6 +65,20 @@ async def test_a_request_past_the_limit_gets_a_503_with_the_usual_headers(
     assert (await one_place.get("/api/tasks", headers=ALICE)).status_code == 200
 
 
+async def test_by_default_a_process_admits_as_many_requests_as_it_has_connections(
+    database_url: str, conn: psycopg.Connection
+) -> None:
+    # One connection and no MAX_ACTIVE_REQUESTS: the second request waits in admission's queue
+    # and gets its 503 (Retry-After: 1), not the pool's (Retry-After: 5) after being let in.
+    settings = app_settings(database_url, pool_min_size=1, pool_max_size=1, pool_timeout=0.5)
+    assert settings.max_active_requests is None
+    async with http_client(create_app(settings)) as client, place_held(client, conn):
+        busy = await client.get("/api/tasks", headers=ALICE)
+        assert busy.status_code == 503
+        assert busy.json() == {"detail": "Too busy, retry later"}
+        assert busy.headers["retry-after"] == "1"
+
+
 async def test_a_body_over_the_limit_is_refused_before_it_queues(
     one_place: httpx.AsyncClient, conn: psycopg.Connection
 ) -> None:
