@@ -788,16 +788,27 @@ def wrk_table(runs: list[WrkRun], scenarios: list[str], connections: list[int]) 
     return lines
 
 
+def pgbench_ceiling(pg_runs: list[PgbenchRun]) -> float | None:
+    """pgbench's best median tps at any connection count, in either mode."""
+    groups: dict[tuple[int, str], list[float]] = {}
+    for r in pg_runs:
+        if not r.failed:
+            groups.setdefault((r.connections, r.mode), []).append(r.tps)
+    return max((median(tps) for tps in groups.values()), default=None)
+
+
 def pgbench_table(
     pg_runs: list[PgbenchRun], wrk_runs: list[WrkRun], connections: list[int], pg_counts: list[int]
 ) -> list[str]:
     lines = [
         "| conns | pgbench conns | prepared tps | simple tps | best tps | its latency ms "
-        "| postgres CPU % | pgbench CPU % | API list req/s | API / pgbench |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| postgres CPU % | pgbench CPU % | API list req/s | API / pgbench "
+        "| API / pgbench's best |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     if not pg_counts:
         return lines
+    ceiling = pgbench_ceiling(pg_runs)
     for c in connections:
         pc = max([n for n in pg_counts if n <= c], default=pg_counts[0])
         by_mode = {
@@ -811,13 +822,14 @@ def pgbench_table(
         api = [r.rps for r in wrk_runs if r.scenario == "list" and r.connections == c]
         api_rps = median(api) if api else None
         ratio = f"{api_rps / best:.2f}" if api_rps is not None and best else "n/a"
+        to_ceiling = f"{api_rps / ceiling:.2f}" if api_rps is not None and ceiling else "n/a"
         lines.append(
             f"| {c} | {pc} | {fmt(tps['prepared'], 0)} | {fmt(tps['simple'], 0)} "
             f"| {fmt(best, 0)} ({best_mode}) "
             f"| {fmt(median([r.latency_ms for r in best_runs]) if best_runs else None, 2)} "
             f"| {fmt(median_or_none([r.cpu.get('postgres') for r in best_runs]), 0)} "
             f"| {fmt(median_or_none([r.cpu.get('client') for r in best_runs]), 0)} "
-            f"| {fmt(api_rps, 0)} | {ratio} |"
+            f"| {fmt(api_rps, 0)} | {ratio} | {to_ceiling} |"
         )
     return lines
 
