@@ -50,6 +50,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -219,45 +220,54 @@ def find_postmaster(database_url: str) -> int | None:
 
 
 class Probe(threading.Thread):
-    """GET /healthz every PROBE_EVERY seconds while wrk runs, twice: on one kept-alive connection
-    opened before the load starts, where a slow answer means the event loop was blocked (or
-    starved of CPU), and on a new connection each time, which also waits its turn in the listen
-    queue behind every connection the load opened at once (a 10,000-connection burst)."""
+    """GET /healthz every PROBE_EVERY seconds while wrk runs (see probing())."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, client: httpx.Client | None = None) -> None:
         super().__init__(daemon=True)
-        self.stopping = threading.Event()
-        self.client = httpx.Client(base_url=url, timeout=10.0)
         self.url = url
+        self.client = client  # None: a new connection each time
+        self.stopping = threading.Event()
         self.latencies: list[float] = []
-        self.new_connection_latencies: list[float] = []
         self.failures = 0
 
-    def start(self) -> None:
-        self.get(self.client, self.latencies)  # connected before wrk is
-        super().start()
-
     def run(self) -> None:
-        try:
-            while not self.stopping.wait(PROBE_EVERY):
-                self.get(self.client, self.latencies)
+        while not self.stopping.wait(PROBE_EVERY):
+            if self.client is not None:
+                self.get(self.client)
+            else:
                 with httpx.Client(base_url=self.url, timeout=10.0) as fresh:
-                    self.get(fresh, self.new_connection_latencies)
-        finally:
-            self.client.close()
+                    self.get(fresh)
 
-    def get(self, client: httpx.Client, latencies: list[float]) -> None:
+    def get(self, client: httpx.Client) -> None:
         start = time.perf_counter()
         try:
             ok = client.get("/healthz").status_code == 200
         except httpx.HTTPError:
             ok = False
-        latencies.append(time.perf_counter() - start)
+        self.latencies.append(time.perf_counter() - start)
         self.failures += not ok
 
-    def stop(self) -> None:
-        self.stopping.set()
-        self.join()
+
+@contextmanager
+def probing(url: str) -> Iterator[tuple[Probe, Probe]]:
+    """Two probes, each in its own thread, for as long as the block runs. The kept-alive one
+    uses one connection, opened before the block starts: a slow answer means the event loop
+    stalled (or was starved of CPU). The other opens a new connection each time, which also
+    waits in the listen queue behind every connection the load opened at once."""
+    with httpx.Client(base_url=url, timeout=10.0) as client:
+        kept, new = Probe(url, client), Probe(url)
+        kept.get(client)  # connected before the load is
+        started: list[Probe] = []
+        try:
+            for probe in (kept, new):
+                probe.start()
+                started.append(probe)
+            yield kept, new
+        finally:
+            for probe in started:
+                probe.stopping.set()
+            for probe in started:
+                probe.join()
 
 
 def listen_overflows() -> int | None:
@@ -442,6 +452,7 @@ class WrkRun:
     probe_max_ms: float | None = None
     new_connection_max_ms: float | None = None
     probe_failures: int = 0
+    new_connection_failures: int = 0
     listen_overflows: int = 0
     check: str | None = None
     recovered_s: float | None = None
@@ -487,6 +498,12 @@ def judge(run: WrkRun, duration: int) -> None:
         run.problems.append(f"/healthz probe took up to {run.probe_max_ms / 1000:.1f} s")
     if run.probe_failures:
         run.problems.append(f"{run.probe_failures} /healthz probes failed")
+    if run.new_connection_failures:
+        run.problems.append(
+            f"{run.new_connection_failures} /healthz probes on a new connection failed"
+        )
+    if run.non2xx:
+        run.problems.append(f"{run.non2xx} non-2xx answers")
     if run.listen_overflows:
         run.problems.append(
             f"{run.listen_overflows} connections found the listen queue full "
@@ -554,6 +571,9 @@ class Runner:
         if code != 0 or "BENCH_RESULT" not in output:
             sys.exit(f"run.py: warm-up of {scenario} failed:\n{shown(command)}\n{output}")
         wait_for_service(self.url, self.token, self.args.recover_timeout)
+        # What wrk left behind finishes first: sign-ins it hung up on still hold their place
+        # in the hashing queue, and the first measured run would find it full (503s).
+        self.settle()
 
     def measure(self, scenario: str, connections: int, repeat: int) -> WrkRun:
         if scenario == "delete":
@@ -561,13 +581,11 @@ class Runner:
         duration = self.args.duration
         command = self.wrk_command(scenario, connections, duration)
         run = WrkRun(scenario, connections, repeat, shown(command))
-        probe = Probe(self.url)
-        overflows = listen_overflows()
-        before = self.meter.sample()
-        probe.start()
-        code, output = self.run_wrk(command, duration)
-        after = self.meter.sample()
-        probe.stop()
+        with probing(self.url) as (kept, new):
+            overflows = listen_overflows()
+            before = self.meter.sample()
+            code, output = self.run_wrk(command, duration)
+            after = self.meter.sample()
         if overflows is not None and (now := listen_overflows()) is not None:
             run.listen_overflows = now - overflows
         raw = self.args.raw_dir / f"{scenario}-c{connections}-r{repeat}.txt"
@@ -577,11 +595,12 @@ class Runner:
         else:
             parse_wrk(output, run)
         run.cpu = cpu_percent(before, after)
-        if probe.latencies:
-            run.probe_max_ms = round(1000 * max(probe.latencies), 1)
-        if probe.new_connection_latencies:
-            run.new_connection_max_ms = round(1000 * max(probe.new_connection_latencies), 1)
-        run.probe_failures = probe.failures
+        if kept.latencies:
+            run.probe_max_ms = round(1000 * max(kept.latencies), 1)
+        if new.latencies:
+            run.new_connection_max_ms = round(1000 * max(new.latencies), 1)
+        run.probe_failures = kept.failures
+        run.new_connection_failures = new.failures
         run.check, run.recovered_s = wait_for_service(
             self.url, self.token, self.args.recover_timeout
         )
@@ -873,6 +892,7 @@ def write_report(
         f"kernel.sched_autogroup_enabled {sysctl('kernel.sched_autogroup_enabled')}",
         f"- PostgreSQL {ctx.server_version}, postmaster pid {ctx.postmaster or 'not on this host'}",
         f"- {ctx.wrk_version}; open-file limit for wrk {ctx.nofile}; "
+        f"BENCH_STATUSES={os.environ.get('BENCH_STATUSES', 'unset')}; "
         f"pgbench {ctx.pgbench or 'not run'}",
         f"- each run {args.duration} s; medians of {args.repeat} repeat(s); "
         f"CPU % is of one core ({100 * ctx.nproc} = all {ctx.nproc} cores busy)",

@@ -72,11 +72,13 @@ async def test_by_default_a_process_admits_as_many_requests_as_it_has_connection
     # and gets its 503 (Retry-After: 1), not the pool's (Retry-After: 5) after being let in.
     settings = app_settings(database_url, pool_min_size=1, pool_max_size=1, pool_timeout=0.5)
     assert settings.max_active_requests is None
-    async with http_client(create_app(settings)) as client, place_held(client, conn):
-        busy = await client.get("/api/tasks", headers=ALICE)
-        assert busy.status_code == 503
-        assert busy.json() == {"detail": "Too busy, retry later"}
-        assert busy.headers["retry-after"] == "1"
+    async with http_client(create_app(settings)) as client:
+        async with place_held(client, conn) as holder:
+            busy = await client.get("/api/tasks", headers=ALICE)
+            assert busy.status_code == 503
+            assert busy.json() == {"detail": "Too busy, retry later"}
+            assert busy.headers["retry-after"] == "1"
+        assert (await asyncio.wait_for(holder, 5)).status_code == 200
 
 
 async def test_a_body_over_the_limit_is_refused_before_it_queues(
