@@ -807,15 +807,6 @@ def wrk_table(runs: list[WrkRun], scenarios: list[str], connections: list[int]) 
     return lines
 
 
-def pgbench_ceiling(pg_runs: list[PgbenchRun]) -> float | None:
-    """pgbench's best median tps at any connection count, in either mode."""
-    groups: dict[tuple[int, str], list[float]] = {}
-    for r in pg_runs:
-        if not r.failed:
-            groups.setdefault((r.connections, r.mode), []).append(r.tps)
-    return max((median(tps) for tps in groups.values()), default=None)
-
-
 def pgbench_table(
     pg_runs: list[PgbenchRun], wrk_runs: list[WrkRun], connections: list[int], pg_counts: list[int]
 ) -> list[str]:
@@ -827,17 +818,18 @@ def pgbench_table(
     ]
     if not pg_counts:
         return lines
-    ceiling = pgbench_ceiling(pg_runs)
+    groups: dict[tuple[int, str], list[PgbenchRun]] = {}  # (connections, mode) -> good runs
+    for r in pg_runs:
+        if not r.failed:
+            groups.setdefault((r.connections, r.mode), []).append(r)
+    medians = {key: median([r.tps for r in runs]) for key, runs in groups.items()}
+    ceiling = max(medians.values(), default=None)  # pgbench's best at any count, either mode
     for c in connections:
         pc = max([n for n in pg_counts if n <= c], default=pg_counts[0])
-        by_mode = {
-            mode: [r for r in pg_runs if r.connections == pc and r.mode == mode and not r.failed]
-            for mode in PGBENCH_MODES
-        }
-        tps = {mode: median([r.tps for r in rs]) if rs else None for mode, rs in by_mode.items()}
+        tps = {mode: medians.get((pc, mode)) for mode in PGBENCH_MODES}
         best_mode = max(tps, key=lambda m: tps[m] or 0.0)
         best = tps[best_mode]
-        best_runs = by_mode[best_mode]
+        best_runs = groups.get((pc, best_mode), [])
         api = [r.rps for r in wrk_runs if r.scenario == "list" and r.connections == c]
         api_rps = median(api) if api else None
         ratio = f"{api_rps / best:.2f}" if api_rps is not None and best else "n/a"
@@ -880,6 +872,7 @@ def write_report(
 ) -> None:
     data = f"{args.data_dir}"
     url = args.url.rstrip("/")
+    autogroup = sysctl("kernel.sched_autogroup_enabled")
     lines = [
         "# Benchmark results",
         "",
@@ -889,7 +882,7 @@ def write_report(
         + (", ".join(f"{k}={v}" for k, v in sorted(ctx.service.items())) or "pool settings unknown")
         + f"; its open-file limit {ctx.service_nofile or 'unknown'}; "
         f"net.core.somaxconn {sysctl('net.core.somaxconn')}; "
-        f"kernel.sched_autogroup_enabled {sysctl('kernel.sched_autogroup_enabled')}",
+        f"kernel.sched_autogroup_enabled {autogroup}",
         f"- PostgreSQL {ctx.server_version}, postmaster pid {ctx.postmaster or 'not on this host'}",
         f"- {ctx.wrk_version}; open-file limit for wrk {ctx.nofile}; "
         f"BENCH_STATUSES={os.environ.get('BENCH_STATUSES', 'unset')}; "
@@ -923,7 +916,7 @@ def write_report(
         "above, or, with BENCH_STATUSES=1 in the environment, of every status outside 200-299, "
         "each on its own (bench/scenarios/common.lua: that costs wrk twice the CPU).",
     ]
-    if sysctl("kernel.sched_autogroup_enabled") == "1":
+    if autogroup == "1":
         lines += ["", f"Warning: {AUTOGROUP_WARNING}."]
     if pg_runs:
         lines += ["", "## The list transaction without HTTP (pgbench)", "", ctx.pg_note + ".", ""]
