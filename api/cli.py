@@ -47,9 +47,10 @@ def raise_file_limit() -> None:
 def serve(settings: Settings, *, run_migrations: bool) -> None:
     import uvicorn
 
-    from api import embedded, memory
+    from api import memory
+    from api.database import embedded
+    from api.database.migrate import migrate
     from api.main import create_app
-    from api.migrate import migrate
 
     server = None
     try:
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.command == "serve":
             serve(settings, run_migrations=not args.no_migrate)
             return
-        from api.migrate import migrate, rollback
+        from api.database.migrate import migrate, rollback
 
         url = settings.owner_database_url
         if url is None:

@@ -8,9 +8,9 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg import AsyncConnection
 
-from api import audit
-from api.db import RequestDatabase, request_params
-from api.security import (
+from api.database.requests import RequestDatabase, request_params
+from api.identity import audit
+from api.identity.tokens import (
     ASYMMETRIC_ALGORITHMS,
     Caller,
     InvalidTokenError,
@@ -48,7 +48,7 @@ async def authenticate(request: Request, token: str) -> Caller:
         verified.put(token, caller)
         return caller
     if algorithm in ASYMMETRIC_ALGORITHMS and request.app.state.jwks is not None:
-        from api.better_auth import verify_jwt
+        from api.identity.better_auth import verify_jwt
 
         claims = await verify_jwt(
             token,

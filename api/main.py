@@ -7,14 +7,15 @@ from importlib.metadata import version
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from api import errors, memory
-from api.admission import Admission
-from api.db import create_pool
-from api.middleware import BodyLimit, RequestId
+from api import memory
+from api.database.requests import create_pool
+from api.identity.tokens import VerifiedTokens
 from api.routes import auth, meta, tasks
-from api.security import VerifiedTokens
 from api.settings import Settings, load_settings
 from api.shortcut import TaskShortcut
+from api.web import errors
+from api.web.admission import Admission
+from api.web.middleware import BodyLimit, RequestId
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -32,7 +33,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     app.state.jwks = None
     if settings.jwks_url is not None:
-        from api.better_auth import Jwks
+        from api.identity.better_auth import Jwks
 
         app.state.jwks = Jwks(settings.jwks_url)
     try:

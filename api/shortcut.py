@@ -28,10 +28,10 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.deps import authenticate, database_for
-from api.middleware import replaying
+from api.identity.tokens import InvalidTokenError
 from api.models import TaskCreate, TaskPatch, TaskReplace
 from api.routes import tasks
-from api.security import InvalidTokenError
+from api.web.middleware import replaying
 
 # The forms FastAPI serves the task routes under (api/main.py): /api/tasks, /tasks, and
 # /api/{user_id}/tasks, which alone has /complete. A path matching neither goes on to FastAPI.

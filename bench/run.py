@@ -62,7 +62,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 from seed import refill_delete_pool  # bench/seed.py, beside this file
 
-from api.db import CONTEXT, REQUEST_CONTEXT
+from api.database.requests import CONTEXT, REQUEST_CONTEXT
 from api.routes.tasks import (
     CREATE_TASK,
     DELETE_TASK,
@@ -1180,7 +1180,7 @@ def main(argv: list[str] | None = None) -> None:
     if "%" in statement or script.count(statement) != 1:
         sys.exit(
             "run.py: bench/pgbench/list.sql no longer runs what the API runs: LIST_TASKS changed"
-            f" (api/db.py, api/routes/tasks.py); it should hold\n{statement}"
+            f" (api/database/requests.py, api/routes/tasks.py); it should hold\n{statement}"
         )
     token = (args.data_dir / "tokens.txt").read_text().split("\n", 1)[0].strip()
     url = args.url.rstrip("/")

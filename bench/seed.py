@@ -5,7 +5,7 @@
         [--write-users 1000] [--delete-pool 100000] [--order clustered|interleaved]
         [--tokens bench/results/tokens.txt] [--expires-in 24] [--reset]
 
-Migrates first (api.migrate.migrate, the path deploys take), then inserts with
+Migrates first (api.database.migrate.migrate, the path deploys take), then inserts with
 `insert ... select ... from generate_series` in one transaction, as the URL's role. That role must
 bypass row-level security (a superuser, or `bypassrls`): the policies admit only app_user, and
 nothing is disabled here. Then `vacuum (analyze)` on both tables, so that every run starts from
@@ -42,8 +42,8 @@ import jwt
 import psycopg
 from psycopg.rows import TupleRow
 
-from api import accounts
-from api.migrate import migrate
+from api.database.migrate import migrate
+from api.identity import accounts
 
 ID_WIDTH = 5  # bench-user-00001; pgbench/list.sql formats ids the same way
 MAX_USERS = 10**ID_WIDTH - 1

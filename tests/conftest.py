@@ -11,8 +11,8 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 from pytest_postgresql.janitor import DatabaseJanitor
 
+from api.database.migrate import migrate
 from api.main import create_app
-from api.migrate import migrate
 from api.settings import Settings
 from tests.utils.server import Server, server_for_tests, unique_name
 from tests.utils.tokens import SECRET

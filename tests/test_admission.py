@@ -1,4 +1,4 @@
-"""api.admission.Admission around a small ASGI app whose requests finish when the test says:
+"""api.web.admission.Admission around a small ASGI app whose requests finish when the test says:
 how many get in at once, in which order the rest follow, when they give up with 503, and what
 happens to a waiting request whose client hangs up, or that carries a body."""
 
@@ -10,7 +10,7 @@ import httpx
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
-from api.admission import WATCH_AFTER, Admission, stepping_aside
+from api.web.admission import WATCH_AFTER, Admission, stepping_aside
 
 
 class Gate:

@@ -1,5 +1,6 @@
-"""api.better_auth against a real JWKS server on 127.0.0.1: every algorithm Better Auth can sign
-with is accepted, forgeries are refused, and the key cache stays cheap, fresh and available."""
+"""api.identity.better_auth against a real JWKS server on 127.0.0.1: every algorithm Better Auth
+can sign with is accepted, forgeries are refused, and the key cache stays cheap, fresh and
+available."""
 
 import asyncio
 import base64
@@ -20,8 +21,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
-from api.better_auth import Jwks, verify_jwt
-from api.security import InvalidTokenError
+from api.identity.better_auth import Jwks, verify_jwt
+from api.identity.tokens import InvalidTokenError
 
 PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
@@ -477,7 +478,7 @@ async def test_cached_keys_keep_working_while_the_server_is_down(
     for token in tokens:
         assert await verify(token, jwks, server) == good
     clock.now += 30  # an unknown kid now makes the cache try the dead server
-    with caplog.at_level(logging.WARNING, logger="api.better_auth"):
+    with caplog.at_level(logging.WARNING, logger="api.identity.better_auth"):
         assert await refused(mint(keys["EdDSA"], good, kid="new"), jwks, server)
     assert "JWKS fetch" in caplog.text
     assert "keeping 5 cached key(s)" in caplog.text

@@ -1,5 +1,6 @@
 """A real Better Auth server (Node, tests/better_auth) on the test database: a user signs up, the
-session lands in public.session, and the JWT it trades for verifies with api.better_auth."""
+session lands in public.session, and the JWT it trades for verifies with
+api.identity.better_auth."""
 
 import base64
 import hashlib
@@ -11,8 +12,8 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
-from api.better_auth import Jwks, verify_jwt
-from api.security import InvalidTokenError
+from api.identity.better_auth import Jwks, verify_jwt
+from api.identity.tokens import InvalidTokenError
 from tests.utils.better_auth import BetterAuth, better_auth_server
 
 PASSWORD = "correct horse battery staple"

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from api import accounts
+from api.identity import accounts
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="per-thread scheduling policies are Linux's")

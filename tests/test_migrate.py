@@ -1,10 +1,10 @@
-"""api.migrate on a database of its own: every migration rolls back cleanly and applies again,
-and migrating twice changes nothing."""
+"""api.database.migrate on a database of its own: every migration rolls back cleanly and applies
+again, and migrating twice changes nothing."""
 
 from psycopg import Connection, sql
 
-from api.db import REQUEST_CONTEXT, request_params
-from api.migrate import MIGRATIONS_SCHEMA, migrate, rollback
+from api.database.migrate import MIGRATIONS_SCHEMA, migrate, rollback
+from api.database.requests import REQUEST_CONTEXT, request_params
 
 ALL = [
     "0001_create_schemas_and_roles",

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from api.security import Caller, VerifiedTokens
+from api.identity.tokens import Caller, VerifiedTokens
 
 
 def caller(seconds_left: float) -> Caller:

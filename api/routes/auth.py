@@ -9,9 +9,9 @@ import psycopg
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from psycopg import AsyncConnection
 
-from api import accounts, audit
-from api.db import anonymous_transaction
+from api.database.requests import anonymous_transaction
 from api.deps import CurrentCaller, Tx, unauthorized
+from api.identity import accounts, audit
 from api.models import (
     Detail,
     ErrorResponse,

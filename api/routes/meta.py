@@ -9,8 +9,8 @@ import psycopg
 from fastapi import APIRouter, Request
 from psycopg_pool import PoolTimeout
 
-from api.errors import unavailable
 from api.models import ErrorResponse
+from api.web.errors import unavailable
 
 READY_TIMEOUT_SECONDS = 2.0
 

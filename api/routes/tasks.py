@@ -20,7 +20,7 @@ from fastapi import (
 )
 from psycopg.types.json import Jsonb
 
-from api.db import request_call
+from api.database.requests import request_call
 from api.deps import Db
 from api.models import (
     VERSION_MAX,

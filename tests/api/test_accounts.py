@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from argon2 import PasswordHasher
 
-from api import accounts
+from api.identity import accounts
 from tests.utils.tokens import SECRET
 
 PASSWORD = "correct horse battery"

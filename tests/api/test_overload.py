@@ -12,7 +12,7 @@ import httpx
 import psycopg
 import pytest
 
-from api import accounts
+from api.identity import accounts
 from api.main import MAX_BODY_BYTES, create_app
 from tests.conftest import app_settings, http_client
 from tests.utils.tokens import auth

@@ -10,9 +10,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from api.db import REQUEST_CONTEXT, request_params
+from api.database.migrate import migrate
+from api.database.requests import REQUEST_CONTEXT, request_params
 from api.main import create_app
-from api.migrate import migrate
 from tests.conftest import app_settings, http_client, janitor
 from tests.utils.server import Server, embedded_server, unique_name
 from tests.utils.tokens import auth

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from psycopg import Connection
 
-from api.db import REQUEST_CONTEXT, request_params
+from api.database.requests import REQUEST_CONTEXT, request_params
 
 ALICE = "alice"
 BOB = "bob"

@@ -10,7 +10,7 @@ import pytest
 from psycopg import Connection
 from psycopg.types.json import Jsonb
 
-from api.db import request_params
+from api.database.requests import request_params
 from api.routes.tasks import (
     CREATE_TASK,
     DELETE_TASK,

@@ -5,7 +5,7 @@ app.begin_request lowers privileges for one transaction only."""
 import pytest
 from psycopg import Connection
 
-from api.db import REQUEST_CONTEXT, request_params
+from api.database.requests import REQUEST_CONTEXT, request_params
 from tests.sql.helpers import ALICE, fails_with, rows, scalar
 
 

@@ -10,7 +10,7 @@ import pytest
 from psycopg import Connection
 from psycopg.errors import InsufficientPrivilege
 
-from api.db import REQUEST_CONTEXT, request_params
+from api.database.requests import REQUEST_CONTEXT, request_params
 from tests.sql.helpers import (
     ALICE,
     BOB,

@@ -24,8 +24,8 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from api.admission import stepping_aside
 from api.settings import Settings
+from api.web.admission import stepping_aside
 
 ISSUER = "todo-api"
 # OWASP's argon2id baseline (19 MiB, 2 passes, 1 lane): about 20 ms here, so 16 concurrent
@@ -66,12 +66,12 @@ _hashing = ThreadPoolExecutor(
 
 
 class HashingBusyError(Exception):
-    """The hashing queue is full: the request gets 503 with Retry-After (api/errors.py)."""
+    """The hashing queue is full: the request gets 503 with Retry-After (api/web/errors.py)."""
 
 
 class HashingQueue:
     """Bounds the hashes waiting or running in this process. A request waiting for its hash
-    holds no admission place (api.admission.stepping_aside), so this bound is what limits how
+    holds no admission place (api.web.admission.stepping_aside), so this bound is what limits how
     many password guesses are in flight before the failure limit has counted the first of them,
     and how long the queue grows while hashing gets little CPU."""
 

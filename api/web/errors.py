@@ -15,10 +15,11 @@ from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException
 
-from api import accounts, admission, audit
-from api.db import recheck_soon
+from api.database.requests import recheck_soon
+from api.identity import accounts, audit
+from api.web import admission
 
-log = logging.getLogger("api.errors")
+log = logging.getLogger("api.web.errors")
 
 # For standard codes the body names the problem, not the table or constraint behind it.
 DETAIL_BY_SQLSTATE = {

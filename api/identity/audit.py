@@ -8,9 +8,9 @@ from fastapi import Request
 from psycopg import AsyncConnection
 from psycopg_pool import PoolTimeout
 
-from api.db import anonymous_transaction
+from api.database.requests import anonymous_transaction
 
-log = logging.getLogger("api.audit")
+log = logging.getLogger("api.identity.audit")
 
 INSERT_EVENT = """
 insert into app.audit_events (event, user_id, client_address, user_agent, request_id)

@@ -16,7 +16,7 @@ from psycopg import sql
 from yoyo import get_backend, read_migrations
 from yoyo.backends.base import DatabaseBackend
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 MIGRATIONS_SCHEMA = "app_migrations"
 
 

@@ -17,7 +17,7 @@ import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
-from api.security import MAX_USER_ID_LENGTH, InvalidTokenError
+from api.identity.tokens import MAX_USER_ID_LENGTH, InvalidTokenError
 
 logger = logging.getLogger(__name__)
 

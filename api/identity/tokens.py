@@ -3,7 +3,8 @@
 Three forms, told apart by their shape:
 - an HS256 JWT signed with BETTER_AUTH_SECRET: ours (built-in accounts, with a `jti` the database
   checks for revocation) or minted by a frontend with the shared secret;
-- an asymmetric JWT from Better Auth's JWT plugin, checked against its JWKS (api.better_auth);
+- an asymmetric JWT from Better Auth's JWT plugin, checked against its JWKS
+  (api.identity.better_auth);
 - anything else is taken for a Better Auth session token (bearer plugin, or the session cookie's
   value with its `.signature`), which the database looks up in Better Auth's session table.
 """

@@ -8,7 +8,7 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from api.security import Caller
+from api.identity.tokens import Caller
 from api.settings import Settings
 
 # The caller, as SQL: the app.request_context that app.begin_request and every request function

@@ -31,7 +31,7 @@ from typing import Literal
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.middleware import replaying
+from api.web.middleware import replaying
 
 RETRY_AFTER_SECONDS = "1"
 WATCH_AFTER = 0.1  # seconds in the queue before a request watches for its client hanging up
@@ -222,7 +222,7 @@ def settle(turn: "asyncio.Future[Outcome]", outcome: Outcome) -> None:
 
 def too_busy() -> JSONResponse:
     """The answer to a request the service has no room for now (here, and a full hashing
-    queue in api.errors)."""
+    queue in api.web.errors)."""
     return JSONResponse(
         {"detail": "Too busy, retry later"},
         503,

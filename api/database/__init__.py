@@ -1,0 +1,1 @@
+"""PostgreSQL: the pool, the database side of a request, migrations, the embedded server."""

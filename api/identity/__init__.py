@@ -1,0 +1,1 @@
+"""Who a caller is: bearer credentials, Better Auth, built-in accounts, the audit trail."""

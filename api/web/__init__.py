@@ -1,0 +1,1 @@
+"""HTTP plumbing below the routes: ASGI middleware, admission control, error answers."""
