@@ -72,7 +72,7 @@ def serve(settings: Settings, *, run_migrations: bool) -> None:
         else:
             database_url = settings.database_url
             migration_url = settings.owner_database_url or database_url
-        settings.secret  # noqa: B018 - fails with one line when missing
+        settings.require_secret()
         if run_migrations:
             applied = migrate(migration_url)
             log.info("migrations applied: %s", ", ".join(applied) or "none pending")

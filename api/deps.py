@@ -1,34 +1,25 @@
-"""What a handler may ask for, as named types: the caller, the database as the caller sees it
-(one statement per request), and a transaction for handlers that need several statements."""
+"""What a handler may ask for, as named types: `Db`, the database as the request's caller sees
+it, and `JSON_BODY`, the check that a body is JSON.
 
-from collections.abc import AsyncIterator
+`Db` is the only dependency of a task route, and it is flat: one call that reads the bearer
+credential from the request, authenticates it (api.identity.credentials) and binds the caller
+to the pool. FastAPI spends CPU on every dependency it solves, on every request
+(how-to/benchmark.md). It is also the bearer security scheme that OpenAPI documents.
+"""
+
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from psycopg import AsyncConnection
+from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
+from fastapi.security.base import SecurityBase
 
 from api.database.requests import RequestDatabase, request_params
 from api.identity import audit
-from api.identity.tokens import (
-    ASYMMETRIC_ALGORITHMS,
-    Caller,
-    InvalidTokenError,
-    VerifiedTokens,
-    caller_from_claims,
-    jwt_algorithm,
-    session_token,
-    verify_hs256,
-)
+from api.identity.credentials import authenticate
+from api.identity.tokens import Caller, InvalidTokenError, usable_user_id
 from api.settings import Settings
 
-CLOCK_SKEW_SECONDS = 5  # Better Auth runs on another host, with its own clock
-
-bearer = HTTPBearer(
-    auto_error=False,
-    description="Our access token, a Better Auth JWT (JWKS-verified, or HS256 with "
-    "BETTER_AUTH_SECRET), or a Better Auth session token.",
-)
+JSON = "application/json"
 
 
 def unauthorized(detail: str) -> HTTPException:
@@ -37,75 +28,89 @@ def unauthorized(detail: str) -> HTTPException:
     )
 
 
-async def authenticate(request: Request, token: str) -> Caller:
-    verified: VerifiedTokens = request.app.state.verified_tokens
-    if (known := verified.get(token)) is not None:
-        return known
-    settings: Settings = request.app.state.settings
-    algorithm = jwt_algorithm(token)
-    if algorithm == "HS256":
-        caller = caller_from_claims(verify_hs256(token, settings.secret))
-        verified.put(token, caller)
-        return caller
-    if algorithm in ASYMMETRIC_ALGORITHMS and request.app.state.jwks is not None:
-        from api.identity.better_auth import verify_jwt
-
-        claims = await verify_jwt(
-            token,
-            request.app.state.jwks,
-            issuer=str(settings.jwt_issuer),
-            audience=str(settings.jwt_audience),
-            leeway=CLOCK_SKEW_SECONDS,
-        )
-        caller = caller_from_claims(claims)
-        verified.put(token, caller)
-        return caller
-    if algorithm is None and settings.better_auth_url is not None:
-        return Caller(user_id=None, session_token=session_token(token, settings.secret))
-    raise InvalidTokenError()
+def bearer_credential(headers: list[tuple[bytes, bytes]]) -> str:
+    """The credential of the one `Authorization: Bearer ...` header; 400 when there are
+    several (which one a proxy or a framework reads differs), InvalidTokenError when there is
+    none or it is of another scheme."""
+    found = None
+    for name, value in headers:
+        if name == b"authorization":
+            if found is not None:
+                raise HTTPException(
+                    status.HTTP_400_BAD_REQUEST, detail="Send one Authorization header, not several"
+                )
+            found = value
+    if found is None:
+        raise InvalidTokenError()
+    scheme, _, credential = found.decode("latin-1").partition(" ")
+    credential = credential.strip(" \t")
+    if scheme.lower() != "bearer" or not credential:
+        raise InvalidTokenError()
+    return credential
 
 
-Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-
-
-async def current_caller(request: Request, credentials: Credentials) -> Caller:
+async def caller_of(request: Request) -> Caller:
+    """The request's caller; 401 (and an audit event) when its credential cannot be trusted."""
+    state = request.app.state
     try:
-        if credentials is None:
-            raise InvalidTokenError()
-        return await authenticate(request, credentials.credentials)
+        credential = bearer_credential(request.scope["headers"])
+        return await authenticate(
+            credential, state.settings, verified=state.verified_tokens, jwks=state.jwks
+        )
     except InvalidTokenError as exc:
-        await audit.record_outside(request, "token_rejected")
+        await audit.record_refusal(request, "token_rejected")
         raise unauthorized(exc.detail) from None
 
 
-CurrentCaller = Annotated[Caller, Depends(current_caller)]
-
-
 def database_for(request: Request, caller: Caller) -> RequestDatabase:
-    """The caller's view of the database; when the URL names a user (/api/{user_id}/tasks),
-    app.begin_request holds that user to the caller."""
-    settings: Settings = request.app.state.settings
+    """The caller's view of the database. When the URL names a user (/api/{user_id}/tasks,
+    api.web.paths), app.begin_request holds that user to the caller: 403 otherwise."""
+    state = request.app.state
+    settings: Settings = state.settings
+    path_user_id = request.scope["state"].get("path_user_id")
+    if path_user_id is not None and usable_user_id(path_user_id) is None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Not your tasks")
     context = request_params(
-        caller, settings.better_auth_session_table, request.path_params.get("user_id")
+        caller,
+        session_table=settings.better_auth_session_table,
+        path_user_id=path_user_id,
     )
-    return RequestDatabase(request.app.state.pool, context)
+    return RequestDatabase(state.pool, context, caller)
 
 
-async def request_database(request: Request, credentials: Credentials) -> RequestDatabase:
-    """The hot path's one dependency below the bearer scheme: current_caller's work is done
-    here rather than in a dependency layer of its own."""
-    return database_for(request, await current_caller(request, credentials))
+class BearerDatabase(SecurityBase):
+    """The dependency behind `Db`; an instance is OpenAPI's bearer scheme too."""
+
+    def __init__(self, description: str) -> None:
+        self.model = HTTPBearerModel(description=description)
+        self.scheme_name = "HTTPBearer"
+
+    async def __call__(self, request: Request) -> RequestDatabase:
+        return database_for(request, await caller_of(request))
 
 
+request_database = BearerDatabase(
+    "Our access token, a Better Auth JWT (JWKS-verified, or HS256 with BETTER_AUTH_SECRET), "
+    "or a Better Auth session token."
+)
 Db = Annotated[RequestDatabase, Depends(request_database)]
 
 
-async def transaction(request: Request, caller: CurrentCaller) -> AsyncIterator[AsyncConnection]:
-    async with database_for(request, caller).transaction() as (conn, user_id):
-        request.state.user_id = user_id
-        yield conn
+def is_json(content_type: str) -> bool:
+    """application/json, or an application/...+json type: what FastAPI parses as JSON."""
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == JSON or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
 
 
-# scope="function": the transaction commits before the response is sent, so a client that has
-# its 2xx can rely on the write.
-Tx = Annotated[AsyncConnection, Depends(transaction, scope="function")]
+async def require_json(request: Request) -> None:
+    """415 for a body that is not JSON (FastAPI would try to validate its bytes)."""
+    if not is_json(request.headers.get("content-type", "")):
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            detail="Request body must be application/json",
+        )
+
+
+JSON_BODY = [Depends(require_json)]  # a route's `dependencies` when it reads a JSON body

@@ -16,11 +16,18 @@ from sqlmodel import Field, SQLModel
 TITLE_MAX = 200  # app.tasks.title: 1..200 characters after trimming
 DESCRIPTION_MAX = 2000  # app.tasks.description
 VERSION_MAX = 2**31 - 1  # app.tasks.version is an integer
+MAX_TOKEN_LENGTH = 16 * 1024  # far above any token we issue, and a bound on what is hashed
 
 
-def no_nul(value: str) -> str:
+def storable(value: str) -> str:
+    """Text PostgreSQL can store: no NUL, and no lone surrogate (JSON's "\\ud800" escapes one;
+    it is no character and has no UTF-8 form)."""
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise ValueError("must not contain lone surrogates (unpaired \\ud800-\\udfff)") from None
     return value
 
 
@@ -34,9 +41,11 @@ Title = Annotated[
     str,
     BeforeValidator(strip),
     StringConstraints(min_length=1, max_length=TITLE_MAX),
-    AfterValidator(no_nul),
+    AfterValidator(storable),
 ]
-Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX), AfterValidator(no_nul)]
+Description = Annotated[
+    str, StringConstraints(max_length=DESCRIPTION_MAX), AfterValidator(storable)
+]
 Version = Annotated[
     int,
     Field(
@@ -103,12 +112,12 @@ class ErrorResponse(SQLModel):
 
 
 Email = EmailStr
-Password = Annotated[str, StringConstraints(min_length=8, max_length=128), AfterValidator(no_nul)]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=128), AfterValidator(storable)]
 Name = Annotated[
     str,
     BeforeValidator(strip),
     StringConstraints(min_length=1, max_length=200),
-    AfterValidator(no_nul),
+    AfterValidator(storable),
 ]
 
 
@@ -120,15 +129,17 @@ class SignUp(Strict):
 
 class SignIn(Strict):
     email: Email
-    password: str = Field(max_length=128)
+    password: Annotated[str, StringConstraints(max_length=128), AfterValidator(storable)]
 
 
+# A refresh token of any length is only ever looked up by its hash: one that cannot be ours
+# (an access token pasted in its place, say) is an invalid token, a 401, not a 422.
 class RefreshRequest(Strict):
-    refresh_token: str = Field(min_length=1, max_length=200)
+    refresh_token: str = Field(min_length=1, max_length=MAX_TOKEN_LENGTH)
 
 
 class SignOutRequest(Strict):
-    refresh_token: str | None = Field(default=None, max_length=200)
+    refresh_token: str | None = Field(default=None, max_length=MAX_TOKEN_LENGTH)
 
 
 class UserPublic(SQLModel):

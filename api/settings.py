@@ -123,10 +123,15 @@ class Settings(BaseSettings):
     def active_requests(self) -> int:
         return self.max_active_requests or self.pool_max_size
 
-    @property
-    def secret(self) -> str:
+    def require_secret(self) -> None:
+        """Raises ConfigError, saying what to do, when there is no BETTER_AUTH_SECRET."""
         if self.better_auth_secret is None:
             raise ConfigError(f"BETTER_AUTH_SECRET is not set; make one with: {MAKE_A_SECRET}")
+
+    @property
+    def secret(self) -> str:
+        self.require_secret()
+        assert self.better_auth_secret is not None
         return self.better_auth_secret.get_secret_value()
 
     @field_validator(

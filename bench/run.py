@@ -24,9 +24,13 @@ is refilled before every delete run. Repeats are interleaved (repeat 1 of every 
 repeat 2, ...), so that a noisy neighbour spreads over all rows. Raw outputs go to raw/ beside
 --out, every number to the .json beside it; the markdown is rewritten after every run.
 
-Then pgbench runs bench/pgbench/list.sql (the list scenario's transaction, without HTTP) at the
-same connection counts, capped below max_connections, with -M prepared and -M simple, and the
-list scenario's requests/s is shown as a fraction of pgbench's best.
+Then pgbench runs, in every repeat, bench/pgbench/list.sql (the list scenario's transaction,
+without HTTP) at the same connection counts, capped below max_connections, with -M prepared and
+-M simple, and bench/pgbench/reference.sql at 16 connections with -M prepared: the role switch,
+app.user_id and a plain select of the user's rows under the same forced row-level security, in
+one transaction, calling none of our request functions, so that nothing in sql/functions can
+lower it. The list scenario's requests/s is shown as a fraction of list.sql at the same
+connection count and of that fixed reference.
 
 --explain calls every task endpoint's request function as the API does, for a user with 100
 and one with 10,000 tasks, with custom and with generic plans forced (PL/pgSQL may switch to a
@@ -79,6 +83,9 @@ SCENARIOS = [
 ]  # fmt: skip
 PGBENCH_SCRIPT = BENCH / "pgbench" / "list.sql"
 PGBENCH_MODES = ("prepared", "simple")
+REFERENCE_SCRIPT = BENCH / "pgbench" / "reference.sql"
+REFERENCE_CONNECTIONS = 16
+REFERENCE_MODE = "prepared"  # the faster of the two for its four statements
 PGBENCH_USER = "'bench-user-' || lpad(:n::text, 5, '0')"  # list.sql's seeded user id
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 CHECK_SECONDS = 1.0  # the service must answer this fast after a run
@@ -617,6 +624,7 @@ class Runner:
 
 @dataclass
 class PgbenchRun:
+    script: str  # "list" or "reference", the name of the file in bench/pgbench
     connections: int
     mode: str
     repeat: int
@@ -676,6 +684,7 @@ def run_pgbench(
     connections: int,
     mode: str,
     repeat: int,
+    script: Path = PGBENCH_SCRIPT,
 ) -> PgbenchRun:
     command = [
         binary,
@@ -691,17 +700,17 @@ def run_pgbench(
         "-D",
         f"users={users}",
         "-f",
-        os.path.relpath(PGBENCH_SCRIPT),
+        os.path.relpath(script),
         args.database_url,
     ]
-    run = PgbenchRun(connections, mode, repeat, shown(command))
+    run = PgbenchRun(script.stem, connections, mode, repeat, shown(command))
     before = meter.sample()
     done = subprocess.run(
         command, capture_output=True, text=True, timeout=args.duration + 120, check=False
     )
     after = meter.sample()
     output = done.stdout + done.stderr
-    raw = args.raw_dir / f"pgbench-{mode}-c{connections}-r{repeat}.txt"
+    raw = args.raw_dir / f"pgbench-{script.stem}-{mode}-c{connections}-r{repeat}.txt"
     raw.write_text(f"$ {run.command}\n{output}")
     run.cpu = cpu_percent(before, after)
     tps = re.search(r"^tps = ([\d.]+)", output, re.MULTILINE)
@@ -720,9 +729,10 @@ def run_pgbench(
     return run
 
 
-def pgbench_plan(database_url: str, wanted: list[int], margin: int) -> tuple[list[int], str]:
+def pgbench_plan(database_url: str, wanted: list[int], margin: int) -> tuple[list[int], int, str]:
     """The connection counts pgbench can open: each of `wanted` up to what max_connections
-    leaves free after the clients already connected (the service's pool) and `margin`."""
+    leaves free after the clients already connected (the service's pool) and `margin`; then
+    that limit itself, and a note saying how it was worked out."""
     with psycopg.connect(database_url) as conn:
         row = conn.execute(
             "select current_setting('max_connections')::int,"
@@ -737,7 +747,7 @@ def pgbench_plan(database_url: str, wanted: list[int], margin: int) -> tuple[lis
         f"max_connections {max_connections}, {reserved} reserved, {connected} connected, "
         f"margin {margin}: pgbench opens at most {cap}"
     )
-    return counts, note
+    return counts, cap, note
 
 
 # --- report ----------------------------------------------------------------------------------
@@ -807,23 +817,45 @@ def wrk_table(runs: list[WrkRun], scenarios: list[str], connections: list[int]) 
     return lines
 
 
+def reference_tps(pg_runs: list[PgbenchRun]) -> float | None:
+    """The median tps of bench/pgbench/reference.sql over the runs that did not fail."""
+    good = [r.tps for r in pg_runs if r.script == "reference" and not r.failed]
+    return median(good) if good else None
+
+
+def reference_summary(pg_runs: list[PgbenchRun]) -> str:
+    runs = [r for r in pg_runs if r.script == "reference" and not r.failed]
+    if not runs:
+        return "The reference (bench/pgbench/reference.sql) has no run that succeeded."
+    each = ", ".join(f"{r.tps:,.0f}" for r in runs)
+    return (
+        f"The reference, bench/pgbench/reference.sql at {runs[0].connections} connections "
+        f"(-M {runs[0].mode}): {fmt(reference_tps(pg_runs), 0)} tps, the median of "
+        f"{len(runs)} run(s) ({each}); latency "
+        f"{fmt(median([r.latency_ms for r in runs]), 2)} ms; postgres CPU "
+        f"{fmt(median_or_none([r.cpu.get('postgres') for r in runs]), 0)} %. "
+        "It finds and sends one user's tasks under the same forced row-level security, with none "
+        "of our request functions: what PostgreSQL spends on a list before our SQL adds to it."
+    )
+
+
 def pgbench_table(
     pg_runs: list[PgbenchRun], wrk_runs: list[WrkRun], connections: list[int], pg_counts: list[int]
 ) -> list[str]:
     lines = [
         "| conns | pgbench conns | prepared tps | simple tps | best tps | its latency ms "
         "| postgres CPU % | pgbench CPU % | API list req/s | API / pgbench "
-        "| API / pgbench's best |",
+        "| API / reference |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     if not pg_counts:
         return lines
     groups: dict[tuple[int, str], list[PgbenchRun]] = {}  # (connections, mode) -> good runs
     for r in pg_runs:
-        if not r.failed:
+        if r.script == "list" and not r.failed:
             groups.setdefault((r.connections, r.mode), []).append(r)
     medians = {key: median([r.tps for r in runs]) for key, runs in groups.items()}
-    ceiling = max(medians.values(), default=None)  # pgbench's best at any count, either mode
+    reference = reference_tps(pg_runs)
     for c in connections:
         pc = max([n for n in pg_counts if n <= c], default=pg_counts[0])
         tps = {mode: medians.get((pc, mode)) for mode in PGBENCH_MODES}
@@ -833,14 +865,14 @@ def pgbench_table(
         api = [r.rps for r in wrk_runs if r.scenario == "list" and r.connections == c]
         api_rps = median(api) if api else None
         ratio = f"{api_rps / best:.2f}" if api_rps is not None and best else "n/a"
-        to_ceiling = f"{api_rps / ceiling:.2f}" if api_rps is not None and ceiling else "n/a"
+        to_reference = f"{api_rps / reference:.2f}" if api_rps is not None and reference else "n/a"
         lines.append(
             f"| {c} | {pc} | {fmt(tps['prepared'], 0)} | {fmt(tps['simple'], 0)} "
             f"| {fmt(best, 0)} ({best_mode}) "
             f"| {fmt(median([r.latency_ms for r in best_runs]) if best_runs else None, 2)} "
             f"| {fmt(median_or_none([r.cpu.get('postgres') for r in best_runs]), 0)} "
             f"| {fmt(median_or_none([r.cpu.get('client') for r in best_runs]), 0)} "
-            f"| {fmt(api_rps, 0)} | {ratio} | {to_ceiling} |"
+            f"| {fmt(api_rps, 0)} | {ratio} | {to_reference} |"
         )
     return lines
 
@@ -861,6 +893,7 @@ class Context:
     postmaster: int | None
     pg_note: str
     users: int
+    reference_connections: int
 
 
 def write_report(
@@ -903,6 +936,11 @@ def write_report(
             f"{ctx.pgbench} -n -M prepared|simple -c <C> -j 2 -T {args.duration} "
             f"-D users={ctx.users} -f bench/pgbench/list.sql '<database url>'   # -j 1 when C = 1"
         )
+        lines.append(
+            f"{ctx.pgbench} -n -M {REFERENCE_MODE} -c {ctx.reference_connections} -j 2 "
+            f"-T {args.duration} -D users={ctx.users} -f bench/pgbench/reference.sql "
+            "'<database url>'"
+        )
     lines += ["```", "", "## HTTP (wrk)", ""]
     lines += wrk_table(wrk_runs, args.scenarios, args.connections)
     lines += [
@@ -920,6 +958,7 @@ def write_report(
         lines += ["", f"Warning: {AUTOGROUP_WARNING}."]
     if pg_runs:
         lines += ["", "## The list transaction without HTTP (pgbench)", "", ctx.pg_note + ".", ""]
+        lines += [reference_summary(pg_runs), ""]
         lines += pgbench_table(pg_runs, wrk_runs, args.connections, pg_counts)
     problems = [r for r in wrk_runs if r.problems]
     failed_pg = [r for r in pg_runs if r.failed]
@@ -930,7 +969,8 @@ def write_report(
             for r in problems
         ]
         lines += [
-            f"- pgbench {r.mode} c={r.connections} repeat {r.repeat}: {r.failed}" for r in failed_pg
+            f"- pgbench {r.script} {r.mode} c={r.connections} repeat {r.repeat}: {r.failed}"
+            for r in failed_pg
         ]
     lines += ["", "## Every command run", "", "```sh"]
     lines += [r.command for r in wrk_runs] + [r.command for r in pg_runs]
@@ -963,7 +1003,7 @@ EXPLAINED: dict[str, tuple[str, dict[str, Any]]] = {
     "patch_task": (PATCH_TASK, {"changes": Jsonb({"completed": True}), "version": None}),
     "toggle_task": (TOGGLE_TASK, {"version": None}),
     "delete_task": (DELETE_TASK, {"version": None}),
-    "delete_task (stale)": (DELETE_TASK, {"version": 2**31 - 1}),  # its exists() check runs
+    "delete_task (stale)": (DELETE_TASK, {"version": 2**31 - 1}),  # its follow-up read runs
 }
 EXPLAIN_USERS = ("bench-user-00001", "bench-big-10000-1")
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
@@ -1203,11 +1243,12 @@ def main(argv: list[str] | None = None) -> None:
         [args.wrk, "--version"], capture_output=True, text=True, check=False
     ).stdout.splitlines()[0]
     pgbench = None if args.no_pgbench else pgbench_binary(server_major)
-    pg_counts, pg_note = (
-        ([], "")
+    pg_counts, pg_cap, pg_note = (
+        ([], 0, "")
         if pgbench is None
         else pgbench_plan(args.database_url, args.connections, args.pgbench_margin)
     )
+    reference_connections = min(REFERENCE_CONNECTIONS, pg_cap)
     ctx = Context(
         started=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         argv=shown(["uv", "run", "python", *sys.argv]),
@@ -1223,6 +1264,7 @@ def main(argv: list[str] | None = None) -> None:
         postmaster=postmaster,
         pg_note=pg_note,
         users=users,
+        reference_connections=reference_connections,
     )
     runner = Runner(args, meter, token)
     wrk_runs: list[WrkRun] = []
@@ -1246,17 +1288,20 @@ def main(argv: list[str] | None = None) -> None:
     if pgbench is not None:
         log(pg_note)
         for repeat in range(1, args.repeat + 1):
-            for connections in pg_counts:
-                for mode in PGBENCH_MODES:
-                    settle(meter, runner.port, args.settle_timeout)
-                    pg = run_pgbench(args, meter, pgbench, users, connections, mode, repeat)
-                    pg_runs.append(pg)
-                    log(
-                        f"pgbench {mode} c={connections} r={repeat}: {pg.tps:,.0f} tps, "
-                        f"cpu {pg.cpu}" + (f" FAILED: {pg.failed}" if pg.failed else "")
-                    )
-                    write_report(args, ctx, wrk_runs, pg_runs, pg_counts)
-                    time.sleep(args.pause)
+            plan = [(PGBENCH_SCRIPT, c, mode) for c in pg_counts for mode in PGBENCH_MODES]
+            if reference_connections >= 1:
+                plan.append((REFERENCE_SCRIPT, reference_connections, REFERENCE_MODE))
+            for pg_script, connections, mode in plan:
+                settle(meter, runner.port, args.settle_timeout)
+                pg = run_pgbench(args, meter, pgbench, users, connections, mode, repeat, pg_script)
+                pg_runs.append(pg)
+                log(
+                    f"pgbench {pg_script.stem} {mode} c={connections} r={repeat}: "
+                    f"{pg.tps:,.0f} tps, cpu {pg.cpu}"
+                    + (f" FAILED: {pg.failed}" if pg.failed else "")
+                )
+                write_report(args, ctx, wrk_runs, pg_runs, pg_counts)
+                time.sleep(args.pause)
     write_report(args, ctx, wrk_runs, pg_runs, pg_counts)
     log(f"wrote {args.out} and {args.out.with_suffix('.json')}")
     print(args.out.read_text())

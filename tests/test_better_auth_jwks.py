@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 from api.identity.better_auth import Jwks, verify_jwt
-from api.identity.tokens import InvalidTokenError
+from api.identity.tokens import InvalidTokenError, caller_from_claims
 
 PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
@@ -228,7 +228,10 @@ def hs256(header: dict[str, Any], claims: dict[str, Any], secret: bytes) -> str:
 
 
 async def verify(token: str, jwks: Jwks, server: JwksServer) -> dict[str, Any]:
-    return await verify_jwt(token, jwks, issuer=server.base_url, audience=server.base_url)
+    """The claims, once both the signature check and the claim check (the caller) pass."""
+    claims = await verify_jwt(token, jwks, issuer=server.base_url, audience=server.base_url)
+    caller_from_claims(claims)
+    return claims
 
 
 async def refused(token: str, jwks: Jwks, server: JwksServer) -> str:

@@ -117,16 +117,16 @@ def test_migrate_and_rollback_commands(tmp_path: Path, database_url: str) -> Non
         "applied: nothing pending"
     )
     one = run("rollback", cwd=tmp_path, DATABASE_URL=database_url)
-    assert one.stdout.strip() == "rolled back: 0005_request_functions"
+    assert one.stdout.strip() == "rolled back: 0006_check_versions_and_store_json"
     rest = run("rollback", "--all", cwd=tmp_path, DATABASE_URL=database_url)
     assert rest.stdout.strip() == (
-        "rolled back: 0004_create_identity, 0003_create_tasks, 0002_create_users,"
-        " 0001_create_schemas_and_roles"
+        "rolled back: 0005_request_functions, 0004_create_identity, 0003_create_tasks,"
+        " 0002_create_users, 0001_create_schemas_and_roles"
     )
     again = run("migrate", cwd=tmp_path, MIGRATION_DATABASE_URL=database_url)
     assert again.stdout.strip() == (
         "applied: 0001_create_schemas_and_roles, 0002_create_users, 0003_create_tasks,"
-        " 0004_create_identity, 0005_request_functions"
+        " 0004_create_identity, 0005_request_functions, 0006_check_versions_and_store_json"
     )
 
 

@@ -4,7 +4,9 @@ again, and migrating twice changes nothing."""
 from psycopg import Connection, sql
 
 from api.database.migrate import MIGRATIONS_SCHEMA, migrate, rollback
-from api.database.requests import REQUEST_CONTEXT, request_params
+from api.database.requests import REQUEST_CONTEXT
+from tests.sql.helpers import expected_json
+from tests.utils.context import user_context
 
 ALL = [
     "0001_create_schemas_and_roles",
@@ -12,7 +14,21 @@ ALL = [
     "0003_create_tasks",
     "0004_create_identity",
     "0005_request_functions",
+    "0006_check_versions_and_store_json",
 ]
+NEWEST = ALL[-1]
+
+# The request functions whose OUT parameters 0006 changed, and those that read public_json: the
+# version before creates its own with create or replace, which needs these gone first.
+RESHAPED = (
+    "app.replace_task(app.request_context, bigint, text, text, boolean, integer)",
+    "app.patch_task(app.request_context, bigint, jsonb, integer)",
+    "app.toggle_task(app.request_context, bigint, integer)",
+    "app.delete_task(app.request_context, bigint, integer)",
+    "app.list_tasks(app.request_context)",
+    "app.get_task(app.request_context, bigint)",
+    "app.create_task(app.request_context, text, text, boolean)",
+)
 
 
 def applied(conn: Connection) -> list[str]:
@@ -66,9 +82,55 @@ def test_migrating_a_migrated_database_applies_nothing(conn: Connection, databas
     assert policies(conn) == EXPECTED_POLICIES
 
 
+def columns(conn: Connection) -> list[str]:
+    cur = conn.execute(
+        "select column_name::text from information_schema.columns"
+        " where table_schema = 'app' and table_name = 'tasks' order by ordinal_position"
+    )
+    return [row[0] for row in cur.fetchall()]
+
+
+def existing(conn: Connection, signatures: tuple[str, ...]) -> list[str]:
+    cur = conn.execute(
+        "select s from unnest(%s::text[]) as s where to_regprocedure(s) is not null",
+        (list(signatures),),
+    )
+    return [row[0] for row in cur.fetchall()]
+
+
+def may_update_version(conn: Connection) -> bool:
+    cur = conn.execute("select has_column_privilege('app_user', 'app.tasks', 'version', 'update')")
+    row = cur.fetchone()
+    assert row is not None
+    return bool(row[0])
+
+
 def test_rollback_one_step_removes_only_the_newest_migration(
     conn: Connection, database_url: str
 ) -> None:
+    task = "insert into app.tasks (user_id, title) values ('alice', 'kept') returning id"
+    conn.execute("insert into app.users (id) values ('alice')")
+    task_id = conn.execute(task).fetchone()[0]  # type: ignore[index]
+    assert columns(conn)[-1] == "public_json"
+    assert existing(conn, RESHAPED) == list(RESHAPED)
+    assert not may_update_version(conn)
+
+    assert rollback(database_url) == [NEWEST]
+
+    assert applied(conn) == ALL[:5]
+    assert columns(conn) == [
+        "id", "user_id", "title", "description", "completed", "version", "created_at", "updated_at"
+    ]  # fmt: skip
+    assert existing(conn, RESHAPED) == []
+    cur = conn.execute("select to_regproc('app.task_public_json')::text")
+    assert cur.fetchone() == (None,)
+    assert may_update_version(conn)  # as the version before sets it
+    # The tasks stay, and the trigger that stays still stamps them.
+    cur = conn.execute(
+        "update app.tasks set completed = true where id = %s returning version", (task_id,)
+    )
+    assert cur.fetchall() == [(2,)]
+
     assert rollback(database_url) == ["0005_request_functions"]
 
     assert applied(conn) == ALL[:4]
@@ -94,17 +156,20 @@ def test_rollback_one_step_removes_only_the_newest_migration(
     )
     assert cur.fetchall() == []
     with conn.transaction(force_rollback=True):  # what stays still holds rows
-        conn.execute("insert into app.users (id) values ('alice')")
-        conn.execute("insert into app.tasks (user_id, title) values ('alice', 'still here')")
-        assert conn.execute("select user_id from app.tasks").fetchall() == [("alice",)]
+        conn.execute("insert into app.users (id) values ('bob')")
+        conn.execute("insert into app.tasks (user_id, title) values ('bob', 'still here')")
+        assert conn.execute("select user_id from app.tasks order by id").fetchall() == [
+            ("alice",),
+            ("bob",),
+        ]
     assert rollback(database_url) == ["0003_create_tasks"]
     assert relations(conn) == ["app.users", None, None, None]
 
 
 def test_rollback_all_then_migrate_again(conn: Connection, database_url: str) -> None:
     assert migrate(database_url) == []
-    assert rollback(database_url) == ["0005_request_functions"]
-    assert rollback(database_url, all_steps=True) == ALL[3::-1]
+    assert rollback(database_url) == [NEWEST]
+    assert rollback(database_url, all_steps=True) == ALL[4::-1]
 
     assert schemas(conn) == []
     assert applied(conn) == []
@@ -117,15 +182,53 @@ def test_rollback_all_then_migrate_again(conn: Connection, database_url: str) ->
 
     # The rebuilt schema works end to end, row-level security included.
     with conn.transaction():
-        conn.execute(REQUEST_CONTEXT, request_params("alice"))
+        conn.execute(REQUEST_CONTEXT, user_context("alice"))
         conn.execute("insert into app.tasks (title) values ('after the rebuild')")
-        cur = conn.execute("update app.tasks set completed = true returning user_id, version")
-        assert cur.fetchall() == [("alice", 2)]
+        cur = conn.execute(
+            "update app.tasks set completed = true returning user_id, version, public_json"
+        )
+        [(user_id, version, public_json)] = cur.fetchall()
+        assert (user_id, version) == ("alice", 2)
+        assert '"completed":true,"user_id":"alice","version":2,' in public_json
     with conn.transaction(force_rollback=True):
-        conn.execute(REQUEST_CONTEXT, request_params("bob"))
+        conn.execute(REQUEST_CONTEXT, user_context("bob"))
         assert conn.execute("select id from app.tasks").fetchall() == []
 
     assert migrate(database_url) == []
     assert applied(conn) == ALL
     assert policies(conn) == EXPECTED_POLICIES
     assert conn.execute("select count(*) from app.tasks").fetchone() == (1,)
+
+
+def test_0006_fills_public_json_for_the_tasks_already_there(
+    conn: Connection, database_url: str
+) -> None:
+    """Tasks written before 0006 (here: after its rollback, by the owner, in a session whose
+    TimeZone is not UTC) get their JSON when it applies, as if they had been written after,
+    whatever the TimeZone of the session that migrates."""
+    assert rollback(database_url) == [NEWEST]
+    database = sql.Identifier(conn.info.dbname)
+    conn.execute(sql.SQL("alter database {} set timezone = 'Asia/Kathmandu'").format(database))
+    conn.execute("insert into app.users (id) values ('alice'), ('bob')")
+    with conn.transaction():
+        conn.execute("set local timezone = 'America/St_Johns'")
+        conn.cursor().executemany(
+            "insert into app.tasks (user_id, title, description, completed, created_at)"
+            " values (%s, %s, %s, %s, coalesce(%s::timestamptz, now()))",
+            [
+                ("alice", "plain", None, False, "2026-11-22 05:34:20.8874+00"),
+                ("alice", 'say "hi"\tand 📝', "two\nlines \\ ", True, "2026-01-01 00:00+00"),
+                ("bob", "bob's", "d", False, None),
+            ],
+        )
+        conn.execute("update app.tasks set completed = not completed where user_id = 'bob'")
+
+    assert migrate(database_url) == [NEWEST]
+
+    ids = [row[0] for row in conn.execute("select id from app.tasks order by id").fetchall()]
+    assert len(ids) == 3
+    for task_id in ids:
+        cur = conn.execute("select public_json from app.tasks where id = %s", (task_id,))
+        assert cur.fetchone() == (expected_json(conn, task_id),)
+    cur = conn.execute("select public_json from app.tasks where user_id = 'bob'")
+    assert '"completed":true,"user_id":"bob","version":2,' in cur.fetchone()[0]  # type: ignore[index]

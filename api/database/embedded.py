@@ -14,7 +14,7 @@ import psycopg
 from psycopg import sql
 
 DATABASE = "todo"
-log = logging.getLogger("api.database.embedded")
+log = logging.getLogger(__name__)
 
 
 @dataclass

@@ -1,6 +1,6 @@
-"""The connection pool, and the one transaction each request runs in."""
+"""The database side of one API request: the request functions it calls, the caller as SQL
+parameters, and the one transaction a request runs in."""
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -9,7 +9,6 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from api.identity.tokens import Caller
-from api.settings import Settings
 
 # The caller, as SQL: the app.request_context that app.begin_request and every request function
 # (sql/functions/app.*_task*.sql) take, with request_params() as its parameters.
@@ -35,14 +34,13 @@ ANONYMOUS_CONTEXT = "select pg_catalog.set_config('role', 'app_user', true)"
 
 
 def request_params(
-    caller: Caller | str | None,
+    caller: Caller,
+    *,
     session_table: str | None = None,
     path_user_id: str | None = None,
 ) -> dict[str, object]:
     """CONTEXT's parameters; `path_user_id` is a user id the URL names, which must be the
     caller's (403 otherwise)."""
-    if caller is None or isinstance(caller, str):
-        caller = Caller(user_id=caller)
     return {
         "user_id": caller.user_id,
         "token_id": caller.token_id,
@@ -54,30 +52,6 @@ def request_params(
     }
 
 
-def create_pool(settings: Settings, conninfo: str) -> AsyncConnectionPool[AsyncConnection]:
-    """One bounded pool per process. Connections are autocommit, so `conn.transaction()` is a
-    real begin/commit, and carry no session state: every setting a request needs is
-    transaction-local, which keeps them usable behind a transaction-mode pooler."""
-    return AsyncConnectionPool(
-        conninfo,
-        open=False,
-        min_size=settings.pool_min_size,
-        max_size=settings.pool_max_size,
-        timeout=settings.pool_timeout,
-        kwargs={"autocommit": True},
-        name="api",
-    )
-
-
-def recheck_soon(state: Any) -> None:
-    """After one connection turned out broken, test the idle ones in the background, so that a
-    database restart costs one failed request rather than one per pooled connection. `state`
-    is the app's: it holds the pool, and the check under way (one at a time)."""
-    running: asyncio.Task[None] | None = getattr(state, "pool_check", None)
-    if running is None or running.done():
-        state.pool_check = asyncio.create_task(state.pool.check())
-
-
 class RequestDatabase:
     """The database as one request's caller sees it, the caller's parameters already bound.
 
@@ -85,14 +59,20 @@ class RequestDatabase:
     opens the request with app.begin_request and does the work, on an autocommit connection,
     so that it is one transaction and one round trip. `transaction` is for handlers that need
     several statements (sign-out, /me): REQUEST_CONTEXT first, then theirs. Neither uses
-    psycopg's pipeline mode: measured on loopback (bench/), it cost more Python time per
-    request than the round trips it saved."""
+    psycopg's pipeline mode, which cost more Python time per request than the round trips it
+    saved (how-to/benchmark.md, "Tried and not kept")."""
 
-    __slots__ = ("context", "pool")
+    __slots__ = ("caller", "context", "pool")
 
-    def __init__(self, pool: AsyncConnectionPool[AsyncConnection], context: dict[str, object]):
+    def __init__(
+        self,
+        pool: AsyncConnectionPool[AsyncConnection],
+        context: dict[str, object],
+        caller: Caller,
+    ) -> None:
         self.pool = pool
         self.context = context
+        self.caller = caller
 
     async def one(self, query: str, params: dict[str, object] | None = None) -> tuple[Any, ...]:
         """The statement's one row (request functions always return one)."""

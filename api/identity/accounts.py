@@ -28,14 +28,14 @@ from api.settings import Settings
 from api.web.admission import stepping_aside
 
 ISSUER = "todo-api"
-# OWASP's argon2id baseline (19 MiB, 2 passes, 1 lane): about 20 ms here, so 16 concurrent
-# sign-ins stay well under half a second on two cores.
+# OWASP's argon2id baseline (19 MiB, 2 passes, 1 lane): tens of milliseconds a hash, so a burst
+# of sign-ins stays well under a second on two cores (how-to/benchmark.md).
 hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # The hashing threads run under Linux's SCHED_IDLE policy. A hash is CPU for tens of
 # milliseconds, and sixteen at once would take both cores from every other request. At nice 10
-# the kernel still let a hash finish its time slice before a woken request ran (the others'
-# p99 rose by half beside sign-in, measured with bench/interference.py); an idle-policy thread
-# gives way the moment anything else is runnable. The price: while the other requests keep both
+# the kernel still let a hash finish its time slice before a woken request ran, which showed in
+# the other requests' tail latency (bench/interference.py); an idle-policy thread gives way the
+# moment anything else is runnable. The price: while the other requests keep both
 # cores busy, sign-in gets only the CPU they leave (how-to/benchmark.md has the numbers).
 # Where that policy is refused, the threads fall back to this nice value.
 HASHING_NICENESS = 10
@@ -128,7 +128,9 @@ class RefreshToken:
 
 
 def refresh_hash(refresh_token: str) -> bytes:
-    return hashlib.sha256(refresh_token.encode()).digest()
+    """What the database keeps of a refresh token. Any string hashes, a lone surrogate too
+    (surrogatepass), and one that is not a token of ours is then simply not found."""
+    return hashlib.sha256(refresh_token.encode("utf-8", "surrogatepass")).digest()
 
 
 def new_refresh_token(settings: Settings) -> RefreshToken:

@@ -24,7 +24,6 @@ USER_ID_CLAIMS = ("sub", "userId", "user_id", "id")
 NESTED_USER_ID_CLAIMS = (("user", "id"), ("session", "userId"))
 MAX_USER_ID_LENGTH = 255  # mirrors app.users.id's check constraint
 MAX_SESSION_TOKEN_LENGTH = 255
-ASYMMETRIC_ALGORITHMS = frozenset({"EdDSA", "ES256", "RS256", "PS256", "ES512"})
 
 
 class InvalidTokenError(Exception):
@@ -57,7 +56,8 @@ def _usable_text(value: object, limit: int) -> str | None:
     return value
 
 
-def _usable_id(value: object) -> str | None:
+def usable_user_id(value: object) -> str | None:
+    """`value` as a user id the database can store (app.users.id), else None."""
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     return _usable_text(value, MAX_USER_ID_LENGTH)
@@ -67,15 +67,15 @@ def user_id_from_claims(claims: dict[str, Any]) -> str:
     """`sub` when present (and then it must be usable), else the first other claim that names
     the user: userId, user_id, id, user.id, session.userId."""
     if "sub" in claims:
-        if (found := _usable_id(claims["sub"])) is not None:
+        if (found := usable_user_id(claims["sub"])) is not None:
             return found
         raise InvalidTokenError()
     for claim in USER_ID_CLAIMS[1:]:
-        if (found := _usable_id(claims.get(claim))) is not None:
+        if (found := usable_user_id(claims.get(claim))) is not None:
             return found
     for outer, inner in NESTED_USER_ID_CLAIMS:
         nested = claims.get(outer)
-        if isinstance(nested, dict) and (found := _usable_id(nested.get(inner))) is not None:
+        if isinstance(nested, dict) and (found := usable_user_id(nested.get(inner))) is not None:
             return found
     raise InvalidTokenError()
 

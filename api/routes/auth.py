@@ -3,18 +3,15 @@
 Each handler owns its transactions, because some outcomes must commit and still answer with an
 error: a failed sign-in is counted, a reused refresh token revokes its family."""
 
-from typing import Any
-
 import psycopg
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Request, status
 from psycopg import AsyncConnection
 
 from api.database.requests import anonymous_transaction
-from api.deps import CurrentCaller, Tx, unauthorized
+from api.deps import JSON_BODY, Db, unauthorized
 from api.identity import accounts, audit
 from api.models import (
     Detail,
-    ErrorResponse,
     RefreshRequest,
     Session,
     SignIn,
@@ -23,7 +20,7 @@ from api.models import (
     TokenPair,
     UserPublic,
 )
-from api.routes.tasks import BODY_ERRORS, require_json
+from api.routes.responses import BAD_AUTHORIZATION, BODY_ERRORS, UNAUTHORIZED, error
 from api.settings import Settings
 
 WAIT_SECONDS = "select app.auth_wait_seconds(%(email)s, %(client)s)"
@@ -41,13 +38,8 @@ ME = "select id, email, name, created_at from app.users where id = app.current_u
 
 INVALID_CREDENTIALS = "Invalid email or password"
 
-router = APIRouter(tags=["auth"])
-Body = [Depends(require_json)]
-
-
-def error(code: int, description: str) -> dict[int | str, dict[str, Any]]:
-    return {code: {"model": ErrorResponse, "description": description}}
-
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+CALLER_ERRORS = {**UNAUTHORIZED, **BAD_AUTHORIZATION}  # the routes that take a bearer credential
 
 RATE_LIMITED = error(429, "Too many failures for this email or address; see Retry-After")
 HASHING_BUSY = error(503, "Too many passwords waiting to be hashed; retry after Retry-After")
@@ -89,7 +81,7 @@ async def start_session(conn: AsyncConnection, settings: Settings, user: UserPub
 @router.post(
     "/signup",
     status_code=status.HTTP_201_CREATED,
-    dependencies=Body,
+    dependencies=JSON_BODY,
     responses={**PASSWORD_ERRORS, **error(409, "Email already registered")},
     summary="Create an account",
 )
@@ -126,7 +118,7 @@ async def sign_up(request: Request, body: SignUp) -> Session:
 
 @router.post(
     "/signin",
-    dependencies=Body,
+    dependencies=JSON_BODY,
     responses={**PASSWORD_ERRORS, **error(401, INVALID_CREDENTIALS)},
     summary="Sign in with email and password",
 )
@@ -163,7 +155,7 @@ async def sign_in(request: Request, body: SignIn) -> Session:
 
 @router.post(
     "/refresh",
-    dependencies=Body,
+    dependencies=JSON_BODY,
     responses={**BODY_ERRORS, **error(401, "Invalid, expired or reused refresh token")},
     summary="Exchange a refresh token for new tokens",
 )
@@ -192,30 +184,30 @@ async def refresh(request: Request, body: RefreshRequest) -> TokenPair:
     return TokenPair(access_token=token, refresh_token=new.token, expires_in=lifetime)
 
 
-@router.post("/signout", summary="Sign out this session")
-async def sign_out(
-    request: Request, tx: Tx, caller: CurrentCaller, body: SignOutRequest | None = None
-) -> Detail:
+@router.post("/signout", responses=CALLER_ERRORS, summary="Sign out this session")
+async def sign_out(request: Request, db: Db, body: SignOutRequest | None = None) -> Detail:
     """Revokes the access token used for this request and, when given, the refresh token's
     whole family. The user's other sessions keep working. Better Auth's own tokens are revoked
     by signing out at Better Auth; this revokes only what this service issued."""
     refresh_token = body.refresh_token if body else None
-    await tx.execute(
-        SIGN_OUT,
-        {
-            "refresh_hash": accounts.refresh_hash(refresh_token) if refresh_token else None,
-            "token_id": caller.token_id,
-            "expires_at": caller.expires_at,
-        },
-    )
-    await audit.record(tx, request, "sign_out", request.state.user_id)
+    async with db.transaction() as (conn, user_id):
+        await conn.execute(
+            SIGN_OUT,
+            {
+                "refresh_hash": accounts.refresh_hash(refresh_token) if refresh_token else None,
+                "token_id": db.caller.token_id,
+                "expires_at": db.caller.expires_at,
+            },
+        )
+        await audit.record(conn, request, "sign_out", user_id)
     return Detail(detail="Signed out")
 
 
-@router.get("/me", summary="The caller")
-async def me(tx: Tx) -> UserPublic:
-    cur = await tx.execute(ME)
-    row = await cur.fetchone()
+@router.get("/me", responses=CALLER_ERRORS, summary="The caller")
+async def me(db: Db) -> UserPublic:
+    async with db.transaction() as (conn, _):
+        cur = await conn.execute(ME)
+        row = await cur.fetchone()
     assert row is not None  # begin_request created the row
     user_id, email, name, created_at = row
     return UserPublic(id=user_id, email=email, name=name, created_at=created_at)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from psycopg_pool import PoolTimeout
 
 from api.models import ErrorResponse
-from api.web.errors import unavailable
+from api.web.unavailable import database_unavailable
 
 READY_TIMEOUT_SECONDS = 2.0
 
@@ -49,5 +49,5 @@ async def readyz(request: Request) -> Any:
             async with request.app.state.pool.connection() as conn:
                 await conn.execute("select")
     except (psycopg.Error, PoolTimeout, TimeoutError):
-        return unavailable()
+        return database_unavailable()
     return {"status": "ready"}

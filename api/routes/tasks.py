@@ -3,36 +3,38 @@ opens the request and does the work; row-level security decides which rows exist
 so there is no ownership check here, and a task of someone else's is simply not found.
 PostgreSQL renders the JSON (app.task_public), which passes through untouched."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, NoReturn
 
-import psycopg
-from fastapi import (
-    APIRouter,
-    Depends,
-    Header,
-    HTTPException,
-    Path,
-    Request,
-    Response,
-    status,
-)
+from fastapi import APIRouter, Header, HTTPException, Path, Response, status
 from psycopg.types.json import Jsonb
+from pydantic import BeforeValidator
 
 from api.database.requests import request_call
-from api.deps import Db
-from api.models import (
-    VERSION_MAX,
-    ErrorResponse,
-    TaskCreate,
-    TaskPatch,
-    TaskPublic,
-    TaskReplace,
+from api.deps import JSON, JSON_BODY, Db
+from api.models import VERSION_MAX, TaskCreate, TaskPatch, TaskPublic, TaskReplace
+from api.routes.responses import (
+    BAD_AUTHORIZATION,
+    BODY_ERRORS,
+    UNAUTHORIZED,
+    UNAVAILABLE,
+    Responses,
+    error,
 )
 
 MAX_ID = 2**63 - 1
-TaskId = Annotated[int, Path(ge=1, le=MAX_ID, description="The task's id.")]
+
+
+def plain_digits(value: object) -> object:
+    """A task id in the URL is ASCII digits only: int() alone would also take "+5", " 5",
+    "5_1" and other digits of Unicode."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("must be a whole number written in digits 0-9")
+    return value
+
+
+TaskId = Annotated[
+    int, BeforeValidator(plain_digits), Path(ge=1, le=MAX_ID, description="The task's id.")
+]
 IfMatch = Annotated[
     str | None,
     Header(
@@ -46,71 +48,30 @@ IfMatch = Annotated[
 LIST_TASKS = request_call("list_tasks")
 GET_TASK = request_call("get_task", "id")
 CREATE_TASK = request_call("create_task", "title", "description", "completed")
+# The writes answer (outcome, version, body): 'done', 'stale' (the task's version is not the
+# expected one; nothing was written) or 'missing' (the caller has no such task).
 REPLACE_TASK = request_call("replace_task", "id", "title", "description", "completed", "version")
 PATCH_TASK = request_call("patch_task", "id", "changes", "version")
 TOGGLE_TASK = request_call("toggle_task", "id", "version")
 DELETE_TASK = request_call("delete_task", "id", "version")
 
-JSON = "application/json"
 PRECONDITION_FAILED = "Precondition failed: the task has changed"
-ERRORS: dict[int | str, dict[str, Any]] = {
-    status.HTTP_401_UNAUTHORIZED: {
-        "model": ErrorResponse,
-        "description": "Missing or bad token",
-    },
-    status.HTTP_503_SERVICE_UNAVAILABLE: {
-        "model": ErrorResponse,
-        "description": "Database unreachable; retry after Retry-After seconds",
-    },
-}
-NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    status.HTTP_404_NOT_FOUND: {"model": ErrorResponse, "description": "No such task"}
-}
-BODY_ERRORS: dict[int | str, dict[str, Any]] = {
-    status.HTTP_400_BAD_REQUEST: {"model": ErrorResponse, "description": "Malformed JSON"},
-    status.HTTP_413_CONTENT_TOO_LARGE: {"model": ErrorResponse, "description": "Body over 64 KiB"},
-    status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: {
-        "model": ErrorResponse,
-        "description": "The body is not application/json",
-    },
-}
-PRECONDITION_ERRORS: dict[int | str, dict[str, Any]] = {
+VERSION_CONFLICT = "Version conflict: the task has changed, read it again"
+NOT_FOUND = error(status.HTTP_404_NOT_FOUND, "No such task")
+PRECONDITION_ERRORS: Responses = {
     **NOT_FOUND,
-    status.HTTP_400_BAD_REQUEST: {
-        "model": ErrorResponse,
-        "description": "Malformed JSON, or an If-Match that is not one ETag or *",
-    },
-    status.HTTP_412_PRECONDITION_FAILED: {
-        "model": ErrorResponse,
-        "description": "If-Match does not match the task's current ETag",
-    },
+    **error(
+        status.HTTP_400_BAD_REQUEST,
+        "Malformed JSON, an If-Match that is not one ETag or *, or several Authorization headers",
+    ),
+    **error(status.HTTP_412_PRECONDITION_FAILED, "If-Match does not match the task's ETag"),
 }
-WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+WRITE_ERRORS: Responses = {
     **BODY_ERRORS,
     **PRECONDITION_ERRORS,
-    status.HTTP_409_CONFLICT: {
-        "model": ErrorResponse,
-        "description": "The body's version is stale",
-    },
+    **error(status.HTTP_409_CONFLICT, "The body's version is stale"),
 }
 ETAG_HEADER = {"ETag": {"description": "The task's version, quoted", "schema": {"type": "string"}}}
-
-
-def is_json(content_type: str) -> bool:
-    """application/json, or an application/...+json type: what FastAPI parses as JSON."""
-    media_type = content_type.split(";", 1)[0].strip().lower()
-    return media_type == JSON or (
-        media_type.startswith("application/") and media_type.endswith("+json")
-    )
-
-
-async def require_json(request: Request) -> None:
-    """415 for a body that is not JSON (FastAPI would try to validate its bytes)."""
-    if not is_json(request.headers.get("content-type", "")):
-        raise HTTPException(
-            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-            detail="Request body must be application/json",
-        )
 
 
 def not_found() -> NoReturn:
@@ -137,36 +98,29 @@ def precondition(if_match: str | None, body_version: int | None) -> tuple[int | 
     )
 
 
-@contextmanager
-def stale_answers(code: int) -> Iterator[None]:
-    """Turns the trigger's stale-version refusal (PT409) into `code`."""
-    try:
-        yield
-    except psycopg.Error as exc:
-        if exc.sqlstate == "PT409":
-            detail = (
-                PRECONDITION_FAILED
-                if code == status.HTTP_412_PRECONDITION_FAILED
-                else "Version conflict: the task has changed, read it again"
-            )
-            raise HTTPException(code, detail=detail) from None
-        raise
-
-
 def task_response(version: int, body: str, code: int = status.HTTP_200_OK) -> Response:
     return Response(body, code, media_type=JSON, headers={"ETag": f'"{version}"'})
 
 
-async def write_one(db: Db, query: str, params: dict[str, Any], code: int) -> Response:
-    with stale_answers(code):
-        version, body = await db.one(query, params)
-    if version is None:
-        not_found()
-    return task_response(version, body)
+async def write(db: Db, query: str, params: dict[str, object], stale_code: int) -> Response:
+    """Runs a write request function and answers its outcome: the task, 404, or `stale_code`
+    (412 for If-Match, 409 for a version in the body)."""
+    outcome, version, body = await db.one(query, params)
+    if outcome == "done":
+        if body is None:  # a delete
+            return Response(status_code=status.HTTP_204_NO_CONTENT)
+        return task_response(version, body)
+    if outcome == "stale":
+        detail = PRECONDITION_FAILED if stale_code == 412 else VERSION_CONFLICT
+        raise HTTPException(stale_code, detail=detail)
+    not_found()
 
 
-router = APIRouter(responses=ERRORS)
-Body = [Depends(require_json)]
+router = APIRouter(
+    prefix="/api/tasks",
+    tags=["tasks"],
+    responses={**UNAUTHORIZED, **BAD_AUTHORIZATION, **UNAVAILABLE},
+)
 
 
 @router.get("", response_model=list[TaskPublic], summary="List the caller's tasks")
@@ -180,7 +134,7 @@ async def list_tasks(db: Db) -> Response:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=TaskPublic,
-    dependencies=Body,
+    dependencies=JSON_BODY,
     responses={
         status.HTTP_201_CREATED: {
             "headers": {
@@ -218,7 +172,7 @@ async def get_task(db: Db, task_id: TaskId) -> Response:
 @router.put(
     "/{task_id}",
     response_model=TaskPublic,
-    dependencies=Body,
+    dependencies=JSON_BODY,
     responses={200: {"headers": ETAG_HEADER}, **WRITE_ERRORS},
     summary="Replace a task",
 )
@@ -227,13 +181,13 @@ async def replace_task(
 ) -> Response:
     version, code = precondition(if_match, task.version)
     params = {**task.model_dump(), "id": task_id, "version": version}
-    return await write_one(db, REPLACE_TASK, params, code)
+    return await write(db, REPLACE_TASK, params, code)
 
 
 @router.patch(
     "/{task_id}",
     response_model=TaskPublic,
-    dependencies=Body,
+    dependencies=JSON_BODY,
     responses={200: {"headers": ETAG_HEADER}, **WRITE_ERRORS},
     summary="Change some fields of a task",
 )
@@ -242,7 +196,7 @@ async def patch_task(
 ) -> Response:
     version, code = precondition(if_match, patch.version)
     params = {"id": task_id, "changes": Jsonb(patch.changes()), "version": version}
-    return await write_one(db, PATCH_TASK, params, code)
+    return await write(db, PATCH_TASK, params, code)
 
 
 @router.patch(
@@ -254,7 +208,7 @@ async def patch_task(
 async def toggle_task(db: Db, task_id: TaskId, if_match: IfMatch = None) -> Response:
     """Atomic in the database: two toggles never read the same value."""
     version, code = precondition(if_match, None)
-    return await write_one(db, TOGGLE_TASK, {"id": task_id, "version": version}, code)
+    return await write(db, TOGGLE_TASK, {"id": task_id, "version": version}, code)
 
 
 @router.delete(
@@ -266,17 +220,4 @@ async def toggle_task(db: Db, task_id: TaskId, if_match: IfMatch = None) -> Resp
 )
 async def delete_task(db: Db, task_id: TaskId, if_match: IfMatch = None) -> Response:
     version, code = precondition(if_match, None)
-    (deleted,) = await db.one(DELETE_TASK, {"id": task_id, "version": version})
-    if deleted is None:
-        not_found()
-    if not deleted:
-        raise HTTPException(code, detail=PRECONDITION_FAILED)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-# The hackathon form: /api/{user_id}/tasks[...] runs the same handlers (app.begin_request answers
-# 403 when the URL names someone else; see deps.request_database), and names toggle /complete.
-complete_router = APIRouter()
-complete_router.add_api_route(
-    "/{task_id}/complete", toggle_task, methods=["PATCH"], response_model=TaskPublic
-)
+    return await write(db, DELETE_TASK, {"id": task_id, "version": version}, code)

@@ -28,12 +28,10 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Literal
 
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.web.middleware import replaying
+from api.web.unavailable import too_busy
 
-RETRY_AFTER_SECONDS = "1"
 WATCH_AFTER = 0.1  # seconds in the queue before a request watches for its client hanging up
 
 Outcome = Literal["admitted", "expired", "gone"]
@@ -220,15 +218,16 @@ def settle(turn: "asyncio.Future[Outcome]", outcome: Outcome) -> None:
         turn.set_result(outcome)
 
 
-def too_busy() -> JSONResponse:
-    """The answer to a request the service has no room for now (here, and a full hashing
-    queue in api.web.errors)."""
-    return JSONResponse(
-        {"detail": "Too busy, retry later"},
-        503,
-        headers={"Retry-After": RETRY_AFTER_SECONDS},
-    )
-
-
 async def busy(scope: Scope, receive: Receive, send: Send) -> None:
     await too_busy()(scope, receive, send)
+
+
+def replaying(messages: list[Message], receive: Receive) -> Receive:
+    """A receive channel that hands out `messages`, already read from `receive` (a body), and
+    then goes on with `receive` itself."""
+    pending = deque(messages)
+
+    async def replayed() -> Message:
+        return pending.popleft() if pending else await receive()
+
+    return replayed

@@ -15,11 +15,11 @@ from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException
 
-from api.database.requests import recheck_soon
+from api.database.pool import recheck_soon
 from api.identity import accounts, audit
-from api.web import admission
+from api.web.unavailable import database_unavailable, too_busy
 
-log = logging.getLogger("api.web.errors")
+log = logging.getLogger(__name__)
 
 # For standard codes the body names the problem, not the table or constraint behind it.
 DETAIL_BY_SQLSTATE = {
@@ -39,7 +39,6 @@ HTTP_BY_SQLSTATE = {
     "22001": status.HTTP_422_UNPROCESSABLE_CONTENT,  # string_data_right_truncation
     "22003": status.HTTP_422_UNPROCESSABLE_CONTENT,  # numeric_value_out_of_range
 }
-RETRY_AFTER_SECONDS = "5"
 
 
 def status_for_sqlstate(sqlstate: str | None) -> int:
@@ -47,14 +46,6 @@ def status_for_sqlstate(sqlstate: str | None) -> int:
     if code.startswith("PT") and code[2:].isdigit():
         return int(code[2:])
     return HTTP_BY_SQLSTATE.get(code, status.HTTP_500_INTERNAL_SERVER_ERROR)
-
-
-def unavailable() -> JSONResponse:
-    return JSONResponse(
-        {"detail": "Database unavailable, retry later"},
-        status.HTTP_503_SERVICE_UNAVAILABLE,
-        headers={"Retry-After": RETRY_AFTER_SECONDS},
-    )
 
 
 def internal_error() -> JSONResponse:
@@ -65,7 +56,7 @@ async def database_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, psycopg.OperationalError):
         log.warning("database unreachable: %s", exc)
         recheck_soon(request.app.state)
-        return unavailable()
+        return database_unavailable()
     assert isinstance(exc, psycopg.Error)
     code = status_for_sqlstate(exc.sqlstate)
     if code >= 500:
@@ -79,19 +70,19 @@ async def database_error(request: Request, exc: Exception) -> JSONResponse:
         return internal_error()
     detail = DETAIL_BY_SQLSTATE.get(exc.sqlstate or "") or exc.diag.message_primary or "Refused"
     if code == status.HTTP_401_UNAUTHORIZED:  # app.begin_request refused the credentials
-        await audit.record_outside(request, "token_rejected")
+        await audit.record_refusal(request, "token_rejected")
         return JSONResponse({"detail": detail}, code, headers={"WWW-Authenticate": "Bearer"})
     return JSONResponse({"detail": detail}, code)
 
 
 async def pool_timeout(request: Request, exc: Exception) -> JSONResponse:
     log.warning("no database connection within the pool timeout: %s", exc)
-    return unavailable()
+    return database_unavailable()
 
 
 async def hashing_busy(request: Request, exc: Exception) -> JSONResponse:
     log.warning("password hashing queue full: %s %s refused", request.method, request.url.path)
-    return admission.too_busy()
+    return too_busy()
 
 
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -106,6 +97,10 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 400 and isinstance(exc.__cause__, ValueError | RecursionError):
+        # FastAPI's own answer to a body its JSON parser could not read at all (invalid UTF-8,
+        # nesting past the parser's depth): the same words as for any malformed JSON.
+        return JSONResponse({"detail": "Malformed JSON body"}, status.HTTP_400_BAD_REQUEST)
     return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
 
 

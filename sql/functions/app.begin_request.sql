@@ -5,7 +5,8 @@
 --   2. refuse a URL that names another user (/api/{user_id}/tasks);
 --   3. drop to the request role, for the rest of the transaction (set_config(..., true) is
 --      transaction-local, so it is safe behind a transaction-mode pooler such as Neon's);
---   4. record whom the transaction acts for, and answer in UTC (timestamps in JSON);
+--   4. record whom the transaction acts for, and answer in UTC (the timestamps the API reads;
+--      a task's JSON is UTC whatever the session's TimeZone, see app.task_public_json);
 --   5. create the user's row on first sight, and refresh email and name when the token carries
 --      newer ones; both under the users table's own policies, and without writing anything when
 --      nothing changed.

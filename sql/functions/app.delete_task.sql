@@ -1,7 +1,8 @@
--- DELETE /api/tasks/{id} in one statement. deleted is true when the task went, false when it
--- exists but its version is not expected_version (given), null when the caller has no such task.
+-- DELETE /api/tasks/{id} in one statement. expected_version as in app.replace_task; the answer
+-- too, except that 'done' carries the version that was deleted and body is always null.
 create or replace function app.delete_task(
-  ctx app.request_context, task_id bigint, expected_version integer, out deleted boolean
+  ctx app.request_context, task_id bigint, expected_version integer,
+  out outcome text, out version integer, out body text
 )
 language plpgsql volatile
 as $$
@@ -9,15 +10,19 @@ begin
   perform app.begin_request(ctx);
   delete from app.tasks as t
    where t.id = delete_task.task_id
-     and (delete_task.expected_version is null or t.version = delete_task.expected_version);
-  if found then
-    deleted := true;
-  elsif exists (select from app.tasks as t where t.id = delete_task.task_id) then
-    deleted := false;
+     and (delete_task.expected_version is null or t.version = delete_task.expected_version)
+  returning 'done', t.version into delete_task.outcome, delete_task.version;
+  if not found then
+    select 'stale', t.version into delete_task.outcome, delete_task.version
+      from app.tasks as t
+     where t.id = delete_task.task_id;
+    if not found then
+      delete_task.outcome := 'missing';
+    end if;
   end if;
 end
 $$;
 
 comment on function app.delete_task(app.request_context, bigint, integer) is
-  'DELETE /api/tasks/{id}.';
+  'DELETE /api/tasks/{id}: outcome done, stale or missing.';
 grant execute on function app.delete_task(app.request_context, bigint, integer) to public;

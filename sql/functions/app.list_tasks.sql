@@ -1,5 +1,7 @@
--- GET /api/tasks in one statement: opens the request, then renders all of the caller's tasks,
--- oldest first, as one JSON array (an empty one when there are none).
+-- GET /api/tasks in one statement: opens the request, then joins the stored JSON of all of the
+-- caller's tasks (app.tasks.public_json), oldest first, into one array ('[]' when there are
+-- none). Rendering each row's JSON here instead was most of the list's cost in PostgreSQL
+-- (how-to/benchmark.md, "The database's half of a list").
 -- The request functions (app.*_task*) share a shape: not security definer, no set clause (see
 -- app.begin_request), app.begin_request first, so that everything after it runs as app_user
 -- under row-level security; PL/pgSQL plans each query once per connection, as app_user.
@@ -10,7 +12,7 @@ as $$
 begin
   perform app.begin_request(ctx);
   return (
-    select coalesce(pg_catalog.json_agg(app.task_public(t) order by t.id), '[]')::text
+    select '[' || coalesce(pg_catalog.string_agg(t.public_json, ',' order by t.id), '') || ']'
       from app.tasks as t
   );
 end

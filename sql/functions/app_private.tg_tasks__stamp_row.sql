@@ -1,7 +1,8 @@
--- Keeps a task's bookkeeping honest on every update, whoever runs it:
--- id, owner and created_at never change; version must be the one the writer read (a writer that
--- sets version to an older value is refused with PT409, which the API turns into 409 or 412);
--- version then goes up by one and updated_at moves to now().
+-- Keeps a task's bookkeeping honest on every update, whoever runs it: id, owner and created_at
+-- never change (PT422); version goes up by exactly one and updated_at moves to now(), whatever
+-- the update set them to. A writer cannot choose a version: optimistic locking is the writer's
+-- own WHERE clause (t.version = the version the client read, as in app.replace_task), which
+-- finds no row when the task has moved on.
 create or replace function app_private.tg_tasks__stamp_row() returns trigger
 language plpgsql volatile
 set search_path = ''
@@ -13,11 +14,6 @@ begin
     raise exception 'id, user_id and created_at of a task cannot be changed'
       using errcode = 'PT422';
   end if;
-  if new.version is distinct from old.version then
-    raise exception 'the task was changed by someone else (version % is current, not %)',
-      old.version, new.version
-      using errcode = 'PT409';
-  end if;
   new.version := old.version + 1;
   new.updated_at := pg_catalog.now();
   return new;
@@ -25,5 +21,5 @@ end
 $$;
 
 comment on function app_private.tg_tasks__stamp_row() is
-  'Before update on app.tasks: pins id, user_id, created_at; checks and bumps version; stamps updated_at.';
+  'Before update on app.tasks: pins id, user_id, created_at; bumps version by one; stamps updated_at.';
 revoke all on function app_private.tg_tasks__stamp_row() from public;

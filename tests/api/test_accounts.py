@@ -274,6 +274,15 @@ async def test_security_events_are_audited_without_secrets(
         assert secret not in dump
 
 
+async def test_a_flood_of_bad_tokens_writes_one_audit_row(
+    client: httpx.AsyncClient, conn: psycopg.Connection
+) -> None:
+    for n in range(200):
+        response = await client.get("/api/tasks", headers=bearer(f"garbage-{n}"))
+        assert response.status_code == 401
+    assert events(conn) == [("token_rejected", None)]
+
+
 async def test_the_request_role_cannot_read_or_change_the_audit_trail(
     client: httpx.AsyncClient, conn: psycopg.Connection
 ) -> None:

@@ -11,9 +11,10 @@ import pytest
 from psycopg import sql
 
 from api.database.migrate import migrate
-from api.database.requests import REQUEST_CONTEXT, request_params
+from api.database.requests import REQUEST_CONTEXT
 from api.main import create_app
 from tests.conftest import app_settings, http_client, janitor
+from tests.utils.context import user_context
 from tests.utils.server import Server, embedded_server, unique_name
 from tests.utils.tokens import auth
 
@@ -104,9 +105,9 @@ def test_an_owner_that_creates_app_user_itself_can_serve_as_it() -> None:
                 row = conn.execute("select pg_has_role('app_user', 'member')").fetchone()
                 assert row == (True,)
                 with conn.transaction():
-                    conn.execute(REQUEST_CONTEXT, request_params("alice"))
+                    conn.execute(REQUEST_CONTEXT, user_context("alice"))
                     conn.execute("insert into app.tasks (title) values ('mine')")
                 with conn.transaction():
-                    conn.execute(REQUEST_CONTEXT, request_params("bob"))
+                    conn.execute(REQUEST_CONTEXT, user_context("bob"))
                     assert conn.execute("select count(*) from app.tasks").fetchone() == (0,)
                     assert conn.execute("select current_user").fetchone() == ("app_user",)

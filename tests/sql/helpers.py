@@ -4,15 +4,19 @@
 row-level security and grants, so every check of a policy runs inside `as_user` or `as_app_user`.
 """
 
+import json
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any, LiteralString
 
 import psycopg
 import pytest
 from psycopg import Connection
 
-from api.database.requests import REQUEST_CONTEXT, request_params
+from api.database.requests import REQUEST_CONTEXT
+from tests.utils.context import user_context
 
 ALICE = "alice"
 BOB = "bob"
@@ -23,7 +27,7 @@ def as_user(conn: Connection, user_id: str) -> Iterator[Connection]:
     """One request's transaction, always rolled back, opened by the very statement the API runs
     first (which also creates the user's row on first sight)."""
     with conn.transaction(force_rollback=True):
-        conn.execute(REQUEST_CONTEXT, request_params(user_id))
+        conn.execute(REQUEST_CONTEXT, user_context(user_id))
         yield conn
 
 
@@ -66,7 +70,7 @@ def rows(conn: Connection, query: LiteralString, params: Sequence[Any] = ()) -> 
 def create_user(conn: Connection, user_id: str) -> None:
     """Commits a request for user_id, which creates their row."""
     with conn.transaction():
-        conn.execute(REQUEST_CONTEXT, request_params(user_id))
+        conn.execute(REQUEST_CONTEXT, user_context(user_id))
 
 
 def create_task(
@@ -74,7 +78,7 @@ def create_task(
 ) -> int:
     """Commits a task created by user_id's own request; returns its id."""
     with conn.transaction():
-        conn.execute(REQUEST_CONTEXT, request_params(user_id))
+        conn.execute(REQUEST_CONTEXT, user_context(user_id))
         task_id: int = scalar(
             conn,
             "insert into app.tasks (title, description) values (%s, %s) returning id",
@@ -90,3 +94,38 @@ def task_row(conn: Connection, task_id: int) -> tuple[Any, ...] | None:
         (task_id,),
     ).fetchone()
     return row
+
+
+def wait_until_blocked(observer: Connection, blocked_pid: int, blocker_pid: int) -> None:
+    """Waits, for at most 10 s, until the backend blocked_pid waits for a lock blocker_pid holds."""
+    deadline = time.monotonic() + 10
+    while not scalar(observer, "select %s = any(pg_blocking_pids(%s))", (blocker_pid, blocked_pid)):
+        assert time.monotonic() < deadline, "the second writer never waited for the first"
+        time.sleep(0.005)
+
+
+TASK_KEYS = ("id", "title", "description", "completed", "user_id", "version", "created_at",
+             "updated_at")  # fmt: skip
+
+
+def json_timestamp(value: datetime) -> str:
+    """A timestamptz as PostgreSQL writes it in JSON when TimeZone is UTC: ISO 8601 with a T,
+    the fraction of a second without trailing zeros (none at all when it is zero), +00:00."""
+    utc = value.astimezone(UTC)
+    fraction = f".{utc.microsecond:06d}".rstrip("0") if utc.microsecond else ""
+    return f"{utc:%Y-%m-%dT%H:%M:%S}{fraction}+00:00"
+
+
+def expected_json(conn: Connection, task_id: int) -> str:
+    """A task's JSON as the API sends it (TaskPublic), built here from its columns, as the
+    owner sees them, without PostgreSQL's JSON functions."""
+    row = conn.execute(
+        "select id, title, description, completed, user_id, version, created_at, updated_at"
+        " from app.tasks where id = %s",
+        (task_id,),
+    ).fetchone()
+    assert row is not None
+    task: dict[str, Any] = dict(zip(TASK_KEYS, row, strict=True))
+    task["created_at"] = json_timestamp(task["created_at"])
+    task["updated_at"] = json_timestamp(task["updated_at"])
+    return json.dumps(task, ensure_ascii=False, separators=(",", ":"))

@@ -5,8 +5,9 @@ app.begin_request lowers privileges for one transaction only."""
 import pytest
 from psycopg import Connection
 
-from api.database.requests import REQUEST_CONTEXT, request_params
+from api.database.requests import REQUEST_CONTEXT
 from tests.sql.helpers import ALICE, fails_with, rows, scalar
+from tests.utils.context import user_context
 
 
 def test_app_user_is_nologin_not_superuser_and_cannot_bypass_rls(conn: Connection) -> None:
@@ -74,7 +75,7 @@ def test_begin_request_acts_for_the_user_until_commit(conn: Connection) -> None:
     assert rows(conn, "select current_user, session_user") == [(login, login)]
 
     with conn.transaction():
-        conn.execute(REQUEST_CONTEXT, request_params(ALICE))
+        conn.execute(REQUEST_CONTEXT, user_context(ALICE))
         assert rows(conn, "select current_user, session_user, app.current_user_id()") == [
             ("app_user", login, ALICE)
         ]
@@ -85,7 +86,7 @@ def test_begin_request_acts_for_the_user_until_commit(conn: Connection) -> None:
 def test_begin_request_acts_for_the_user_until_rollback(conn: Connection) -> None:
     login = conn.info.user
     with conn.transaction(force_rollback=True):
-        conn.execute(REQUEST_CONTEXT, request_params(ALICE))
+        conn.execute(REQUEST_CONTEXT, user_context(ALICE))
         assert scalar(conn, "select current_user") == "app_user"
     assert rows(conn, "select current_user, app.current_user_id()") == [(login, None)]
 
@@ -94,7 +95,7 @@ def test_begin_request_acts_for_the_user_until_rollback(conn: Connection) -> Non
 def test_begin_request_without_a_user_id_is_refused(conn: Connection, user_id: str | None) -> None:
     with conn.transaction(force_rollback=True):
         with fails_with(conn, "PT401"):
-            conn.execute(REQUEST_CONTEXT, request_params(user_id))
+            conn.execute(REQUEST_CONTEXT, user_context(user_id))
         assert rows(conn, "select current_user, app.current_user_id()") == [(conn.info.user, None)]
     assert scalar(conn, "select count(*) from app.users") == 0
 
@@ -103,11 +104,11 @@ def test_begin_request_creates_the_user_once(conn: Connection) -> None:
     assert rows(conn, "select id from app.users") == []
 
     with conn.transaction():
-        conn.execute(REQUEST_CONTEXT, request_params(ALICE))
+        conn.execute(REQUEST_CONTEXT, user_context(ALICE))
     first = rows(conn, "select id, email, name, created_at, updated_at from app.users")
     assert [row[:3] for row in first] == [(ALICE, None, None)]
 
     with conn.transaction():
-        conn.execute(REQUEST_CONTEXT, request_params(ALICE))
+        conn.execute(REQUEST_CONTEXT, user_context(ALICE))
         assert rows(conn, "select id from app.users") == [(ALICE,)]
     assert rows(conn, "select id, email, name, created_at, updated_at from app.users") == first

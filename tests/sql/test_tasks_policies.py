@@ -1,5 +1,6 @@
-"""sql/policies/tasks.sql, with the grants of sql/migrations/0003_create_tasks.sql: a user sees
-and changes only their own tasks; nobody at all is seen or changed when no user is set.
+"""sql/policies/tasks.sql, with the column grants of sql/migrations/0003_create_tasks.sql and
+0006_check_versions_and_store_json.sql (which takes version away): a user sees and changes only
+their own tasks; nobody at all is seen or changed when no user is set.
 
 A `using` denial hides rows (0 returned or affected); a `with check` denial or a missing column
 grant raises InsufficientPrivilege (42501)."""
@@ -10,7 +11,7 @@ import pytest
 from psycopg import Connection
 from psycopg.errors import InsufficientPrivilege
 
-from api.database.requests import REQUEST_CONTEXT, request_params
+from api.database.requests import REQUEST_CONTEXT
 from tests.sql.helpers import (
     ALICE,
     BOB,
@@ -22,6 +23,7 @@ from tests.sql.helpers import (
     scalar,
     task_row,
 )
+from tests.utils.context import user_context
 
 # select
 
@@ -90,7 +92,7 @@ def test_insert_policy_alone_refuses_a_task_for_another_user(conn: Connection) -
     create_task(conn, BOB)
     with conn.transaction(force_rollback=True):
         conn.execute("grant insert (user_id) on app.tasks to app_user")
-        conn.execute(REQUEST_CONTEXT, request_params(ALICE))
+        conn.execute(REQUEST_CONTEXT, user_context(ALICE))
         owner = scalar(
             conn,
             "insert into app.tasks (user_id, title) values (%s, 'ok') returning user_id",
@@ -109,7 +111,7 @@ def test_update_own_task(conn: Connection) -> None:
     task_id = create_task(conn, ALICE, "before")
 
     with conn.transaction():
-        conn.execute(REQUEST_CONTEXT, request_params(ALICE))
+        conn.execute(REQUEST_CONTEXT, user_context(ALICE))
         cur = conn.execute(
             "update app.tasks set title = 'after', description = 'd', completed = true"
             " where id = %s",
@@ -123,9 +125,9 @@ def test_update_of_another_users_task_affects_no_row(conn: Connection) -> None:
     bobs = create_task(conn, BOB, "bob's")
 
     with conn.transaction():
-        conn.execute(REQUEST_CONTEXT, request_params(ALICE))
+        conn.execute(REQUEST_CONTEXT, user_context(ALICE))
         cur = conn.execute(
-            "update app.tasks set title = 'taken', completed = true, version = 1 where id = %s",
+            "update app.tasks set title = 'taken', completed = true where id = %s and version = 1",
             (bobs,),
         )
         assert cur.rowcount == 0
@@ -145,15 +147,23 @@ def test_update_of_user_id_is_refused_by_column_grants(conn: Connection, user_id
 
 @pytest.mark.parametrize(
     "assignment",
-    ["created_at = now() - interval '1 day'", "updated_at = now() - interval '1 day'"],
+    [
+        "created_at = now() - interval '1 day'",
+        "updated_at = now() - interval '1 day'",
+        "version = 1",
+        "version = version + 1",
+        "version = 7, title = 'with a version'",
+        "public_json = default",
+    ],
 )
-def test_update_of_timestamps_is_refused_by_column_grants(
+def test_update_of_bookkeeping_columns_is_refused_by_column_grants(
     conn: Connection, assignment: LiteralString
 ) -> None:
     task_id = create_task(conn, ALICE)
 
     with as_user(conn, ALICE), fails_with(conn, InsufficientPrivilege):
         conn.execute("update app.tasks set " + assignment + " where id = %s", (task_id,))
+    assert task_row(conn, task_id) == (ALICE, "a task", None, False, 1)
 
 
 def test_moving_own_task_to_another_user_is_refused_past_the_grant(conn: Connection) -> None:
@@ -164,14 +174,14 @@ def test_moving_own_task_to_another_user_is_refused_past_the_grant(conn: Connect
 
     with conn.transaction(force_rollback=True):
         conn.execute("grant update (user_id) on app.tasks to app_user")
-        conn.execute(REQUEST_CONTEXT, request_params(ALICE))
+        conn.execute(REQUEST_CONTEXT, user_context(ALICE))
         with fails_with(conn, "PT422"):
             conn.execute("update app.tasks set user_id = %s where id = %s", (BOB, task_id))
 
     with conn.transaction(force_rollback=True):
         conn.execute("grant update (user_id) on app.tasks to app_user")
         conn.execute("alter table app.tasks disable trigger _100_stamp_row")
-        conn.execute(REQUEST_CONTEXT, request_params(ALICE))
+        conn.execute(REQUEST_CONTEXT, user_context(ALICE))
         cur = conn.execute("update app.tasks set user_id = %s where id = %s", (ALICE, task_id))
         assert cur.rowcount == 1  # the widened grant and the disabled trigger are in force
         with fails_with(conn, InsufficientPrivilege):
@@ -188,7 +198,7 @@ def test_delete_own_task(conn: Connection) -> None:
     other = create_task(conn, ALICE)
 
     with conn.transaction():
-        conn.execute(REQUEST_CONTEXT, request_params(ALICE))
+        conn.execute(REQUEST_CONTEXT, user_context(ALICE))
         assert conn.execute("delete from app.tasks where id = %s", (task_id,)).rowcount == 1
     assert task_row(conn, task_id) is None
     assert task_row(conn, other) is not None
@@ -198,7 +208,7 @@ def test_delete_of_another_users_task_affects_no_row(conn: Connection) -> None:
     bobs = create_task(conn, BOB, "bob's")
 
     with conn.transaction():
-        conn.execute(REQUEST_CONTEXT, request_params(ALICE))
+        conn.execute(REQUEST_CONTEXT, user_context(ALICE))
         assert conn.execute("delete from app.tasks where id = %s", (bobs,)).rowcount == 0
         assert conn.execute("delete from app.tasks").rowcount == 0
     assert task_row(conn, bobs) == (BOB, "bob's", None, False, 1)
@@ -215,7 +225,7 @@ def test_without_a_user_nothing_is_seen_or_changed(conn: Connection) -> None:
         conn.execute("select set_config('role', 'app_user', true)")
         assert scalar(conn, "select app.current_user_id()") is None
         assert rows(conn, "select id from app.tasks") == []
-        assert conn.execute("update app.tasks set title = 'gone', version = 1").rowcount == 0
+        assert conn.execute("update app.tasks set title = 'gone'").rowcount == 0
         assert conn.execute("delete from app.tasks").rowcount == 0
     assert task_row(conn, alices) == (ALICE, "alice's", None, False, 1)
     assert task_row(conn, bobs) == (BOB, "bob's", None, False, 1)

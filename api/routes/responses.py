@@ -1,0 +1,28 @@
+"""The error answers routes document in OpenAPI, shared by the resources: each status a route
+can answer, with the ErrorResponse body every error has."""
+
+from typing import Any
+
+from fastapi import status
+
+from api.models import ErrorResponse
+
+Responses = dict[int | str, dict[str, Any]]
+
+
+def error(code: int, description: str) -> Responses:
+    return {code: {"model": ErrorResponse, "description": description}}
+
+
+UNAUTHORIZED = error(status.HTTP_401_UNAUTHORIZED, "Missing or bad credential")
+BAD_AUTHORIZATION = error(
+    status.HTTP_400_BAD_REQUEST, "Several Authorization headers, or a malformed request"
+)
+UNAVAILABLE = error(
+    status.HTTP_503_SERVICE_UNAVAILABLE, "Too busy, or the database is unreachable; see Retry-After"
+)
+BODY_ERRORS: Responses = {
+    **error(status.HTTP_400_BAD_REQUEST, "Malformed JSON"),
+    **error(status.HTTP_413_CONTENT_TOO_LARGE, "Body over 64 KiB"),
+    **error(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "The body is not application/json"),
+}
