@@ -51,6 +51,7 @@ def serve(settings: Settings, *, run_migrations: bool) -> None:
     from api.database import embedded
     from api.database.migrate import migrate
     from api.main import create_app
+    from api.web.server import http_protocol
 
     server = None
     try:
@@ -87,6 +88,13 @@ def serve(settings: Settings, *, run_migrations: bool) -> None:
             # and then drop it.
             "access_log": settings.log_level.lower() in ("info", "debug"),
             "backlog": settings.backlog,
+            # Limits on reading a request's head, which uvicorn does not set (api/web/server.py).
+            "http": http_protocol(
+                max_header_bytes=settings.max_header_bytes,
+                max_headers=settings.max_headers,
+                header_timeout=settings.header_timeout,
+            ),
+            "timeout_keep_alive": settings.keep_alive_timeout,
         }
         if settings.workers == 1:
             app = create_app(settings, database_url)

@@ -79,6 +79,25 @@ class Settings(BaseSettings):
         default=Path(".data"),
         description="Where the embedded PostgreSQL and dev secret live.",
     )
+    max_header_bytes: int = Field(
+        default=32 * 1024,
+        ge=1024,
+        description="Bytes a request's line and header fields may total; beyond, 431.",
+    )
+    max_headers: int = Field(
+        default=100, ge=1, description="Header fields a request may have; beyond, 431."
+    )
+    header_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a request's head may take to arrive, from the connection's start "
+        "or the previous response; then the connection closes.",
+    )
+    keep_alive_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds a connection may wait idle for its next (or first) request.",
+    )
 
     @field_validator("frontend_url", mode="before")
     @classmethod
