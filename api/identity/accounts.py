@@ -128,9 +128,7 @@ class RefreshToken:
 
 
 def refresh_hash(refresh_token: str) -> bytes:
-    """What the database keeps of a refresh token. Any string hashes, a lone surrogate too
-    (surrogatepass), and one that is not a token of ours is then simply not found."""
-    return hashlib.sha256(refresh_token.encode("utf-8", "surrogatepass")).digest()
+    return hashlib.sha256(refresh_token.encode()).digest()
 
 
 def new_refresh_token(settings: Settings) -> RefreshToken:

@@ -133,9 +133,27 @@ async def test_a_100_kb_token_is_a_401(client: httpx.AsyncClient) -> None:
     assert await answer(client, "GET", "/api/tasks", headers=headers) == 401
 
 
-async def test_a_bad_refresh_token_is_a_401_whatever_its_length(
+async def test_a_bad_refresh_token_is_a_401_whatever_it_holds(
     client: httpx.AsyncClient,
 ) -> None:
     for token in ["x", "x" * 5000]:
-        body = {"refresh_token": token}
-        assert await answer(client, "POST", "/api/auth/refresh", json=body) == 401
+        content = json.dumps({"refresh_token": token}).encode()
+        code = await answer(client, "POST", "/api/auth/refresh", content=content, headers=JSON)
+        assert code == 401, token[:20]
+    # Not text at all (a lone surrogate): a malformed body, refused before any lookup.
+    content = json.dumps({"refresh_token": "a\ud800b"}).encode()
+    assert await answer(client, "POST", "/api/auth/refresh", content=content, headers=JSON) == 422
+
+
+async def test_sign_in_refuses_an_unstorable_password(client: httpx.AsyncClient) -> None:
+    content = json.dumps({"email": "zz@example.com", "password": "pass\udfffword"}).encode()
+    assert await answer(client, "POST", "/api/auth/signin", content=content, headers=JSON) == 422
+
+
+async def test_a_body_over_the_limit_is_refused_with_the_request_id(
+    client: httpx.AsyncClient,
+) -> None:
+    headers = {**ALICE, **JSON, "X-Request-ID": "too-big-1"}
+    response = await client.post("/api/tasks", content=b"x" * 70_000, headers=headers)
+    assert response.status_code == 413
+    assert response.headers["x-request-id"] == "too-big-1"

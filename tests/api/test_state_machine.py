@@ -7,7 +7,7 @@ one, and no foreign task is ever seen or changed. A fixed seed keeps runs repeat
 import asyncio
 import threading
 import uuid
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -36,23 +36,9 @@ class BlockingClient:
         self.loop = loop
         self.client = client
 
-    def wait(self, call: Coroutine[Any, Any, httpx.Response]) -> httpx.Response:
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        call = self.client.request(method, url, **kwargs)
         return asyncio.run_coroutine_threadsafe(call, self.loop).result(timeout=30)
-
-    def get(self, url: str, **kwargs: Any) -> httpx.Response:
-        return self.wait(self.client.get(url, **kwargs))
-
-    def post(self, url: str, **kwargs: Any) -> httpx.Response:
-        return self.wait(self.client.post(url, **kwargs))
-
-    def put(self, url: str, **kwargs: Any) -> httpx.Response:
-        return self.wait(self.client.put(url, **kwargs))
-
-    def patch(self, url: str, **kwargs: Any) -> httpx.Response:
-        return self.wait(self.client.patch(url, **kwargs))
-
-    def delete(self, url: str, **kwargs: Any) -> httpx.Response:
-        return self.wait(self.client.delete(url, **kwargs))
 
 
 @contextmanager
@@ -70,6 +56,15 @@ def blocking_client(database_url: str) -> Iterator[BlockingClient]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
         loop.close()
+
+
+# What another user's task is reached with: (method, path suffix, JSON body).
+FOREIGN_ACTIONS: dict[str, tuple[str, str, object]] = {
+    "get": ("GET", "", None),
+    "put": ("PUT", "", {"title": "mine now"}),
+    "delete": ("DELETE", "", None),
+    "toggle": ("PATCH", "/toggle", None),
+}
 
 
 @dataclass
@@ -109,91 +104,84 @@ class TwoUsers(RuleBasedStateMachine):
     def create(self, user: int, title: str, completed: bool) -> None:
         name = self.users[user]
         body = {"title": title, "completed": completed}
-        response = self.client.post("/api/tasks", json=body, headers=self.headers[name])
+        response = self.client.request("POST", "/api/tasks", json=body, headers=self.headers[name])
         assert response.status_code == 201, response.text
         task = response.json()
         assert (task["title"], task["completed"], task["version"]) == (title.strip(), completed, 1)
         self.model[name][task["id"]] = Task(title.strip(), completed, 1)
 
-    @rule(user=st.sampled_from([0, 1]), title=TITLES, data=st.data())
-    def replace(self, user: int, title: str, data: st.DataObject) -> None:
+    def write(
+        self, data: st.DataObject, user: int, method: str, suffix: str = "", **kwargs: Any
+    ) -> tuple[int, Task, httpx.Response] | None:
+        """Sends a write to one of the user's tasks with a drawn If-Match. A stale one must be
+        refused with 412 (and the model stays); else (task id, task before, response)."""
         name = self.users[user]
         task_id = self.pick(data, name)
         if task_id is None:
-            return
+            return None
         task = self.model[name][task_id]
         header, stale = self.if_match(data, task)
-        response = self.client.put(
-            f"/api/tasks/{task_id}",
-            json={"title": title, "completed": task.completed},
+        response = self.client.request(
+            method,
+            f"/api/tasks/{task_id}{suffix}",
             headers={**self.headers[name], **header},
+            **kwargs,
         )
         if stale:
             assert response.status_code == 412, response.text
+            return None
+        return task_id, task, response
+
+    @rule(user=st.sampled_from([0, 1]), title=TITLES, data=st.data())
+    def replace(self, user: int, title: str, data: st.DataObject) -> None:
+        completed = data.draw(st.booleans())
+        written = self.write(data, user, "PUT", json={"title": title, "completed": completed})
+        if written is None:
             return
+        task_id, task, response = written
         assert response.status_code == 200, response.text
         assert response.json()["version"] == task.version + 1
-        self.model[name][task_id] = Task(title.strip(), task.completed, task.version + 1)
+        self.model[self.users[user]][task_id] = Task(title.strip(), completed, task.version + 1)
 
     @rule(user=st.sampled_from([0, 1]), data=st.data())
     def toggle(self, user: int, data: st.DataObject) -> None:
-        name = self.users[user]
-        task_id = self.pick(data, name)
-        if task_id is None:
+        written = self.write(data, user, "PATCH", "/toggle")
+        if written is None:
             return
-        task = self.model[name][task_id]
-        header, stale = self.if_match(data, task)
-        response = self.client.patch(
-            f"/api/tasks/{task_id}/toggle", headers={**self.headers[name], **header}
-        )
-        if stale:
-            assert response.status_code == 412, response.text
-            return
+        task_id, task, response = written
         assert response.status_code == 200, response.text
         assert response.headers["etag"] == f'"{task.version + 1}"'
-        self.model[name][task_id] = Task(task.title, not task.completed, task.version + 1)
+        model = Task(task.title, not task.completed, task.version + 1)
+        self.model[self.users[user]][task_id] = model
 
     @rule(user=st.sampled_from([0, 1]), data=st.data())
     def delete(self, user: int, data: st.DataObject) -> None:
-        name = self.users[user]
-        task_id = self.pick(data, name)
-        if task_id is None:
+        written = self.write(data, user, "DELETE")
+        if written is None:
             return
-        header, stale = self.if_match(data, self.model[name][task_id])
-        response = self.client.delete(
-            f"/api/tasks/{task_id}", headers={**self.headers[name], **header}
-        )
-        if stale:
-            assert response.status_code == 412, response.text
-            return
+        task_id, _, response = written
         assert response.status_code == 204, response.text
-        del self.model[name][task_id]
+        del self.model[self.users[user]][task_id]
 
     @rule(
         user=st.sampled_from([0, 1]),
         data=st.data(),
-        action=st.sampled_from(["get", "put", "delete", "toggle"]),
+        action=st.sampled_from(sorted(FOREIGN_ACTIONS)),
     )
     def reach_for_the_other_users_task(self, user: int, data: st.DataObject, action: str) -> None:
         name, other = self.users[user], self.users[1 - user]
         task_id = self.pick(data, other)
         if task_id is None:
             return
-        path, headers = f"/api/tasks/{task_id}", self.headers[name]
-        if action == "get":
-            response = self.client.get(path, headers=headers)
-        elif action == "put":
-            response = self.client.put(path, json={"title": "mine now"}, headers=headers)
-        elif action == "delete":
-            response = self.client.delete(path, headers=headers)
-        else:
-            response = self.client.patch(f"{path}/toggle", headers=headers)
+        method, suffix, body = FOREIGN_ACTIONS[action]
+        url = f"/api/tasks/{task_id}{suffix}"
+        response = self.client.request(method, url, json=body, headers=self.headers[name])
         assert response.status_code == 404, response.text
 
     @invariant()
     def each_list_is_the_model(self) -> None:
         for name in self.users:
-            response = self.client.get("/api/tasks", headers=self.headers[name])
+            response = self.client.request("GET", "/api/tasks", headers=self.headers[name])
             assert response.status_code == 200
             listed = {
                 t["id"]: Task(t["title"], t["completed"], t["version"]) for t in response.json()
