@@ -5,11 +5,13 @@ import logging
 import os
 import resource
 import sys
+import tempfile
 from typing import Any
 
 import psycopg
 from pydantic import SecretStr
 
+from api.observability import logs
 from api.settings import ConfigError, Settings, load_settings
 
 log = logging.getLogger("api")
@@ -44,6 +46,17 @@ def raise_file_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+def multiprocess_metrics() -> "tempfile.TemporaryDirectory[str] | None":
+    """With several worker processes, Prometheus metrics go through files in a directory they
+    share (prometheus-client's multiprocess mode): a fresh one, unless PROMETHEUS_MULTIPROC_DIR
+    names one already (which its owner then empties between runs)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return None
+    directory = tempfile.TemporaryDirectory(prefix="todo-api-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory.name
+    return directory
+
+
 def serve(settings: Settings, *, run_migrations: bool) -> None:
     import uvicorn
 
@@ -54,6 +67,7 @@ def serve(settings: Settings, *, run_migrations: bool) -> None:
     from api.web.server import http_protocol
 
     server = None
+    metrics_dir = None
     try:
         if settings.database_url is None:
             server = embedded.start(settings.data_dir)
@@ -80,13 +94,15 @@ def serve(settings: Settings, *, run_migrations: bool) -> None:
         base = f"http://{settings.host}:{settings.port}"
         log.info("serving on %s; API docs at %s/docs", base, base)
         raise_file_limit()
+        logs.hide_settings(settings, database_url, migration_url)
         options: dict[str, Any] = {
             "host": settings.host,
             "port": settings.port,
             "log_level": settings.log_level,
-            # Access lines are logged at info: above it uvicorn would still format each one
-            # and then drop it.
-            "access_log": settings.log_level.lower() in ("info", "debug"),
+            # Every worker process configures its logging from this (api.observability.logs).
+            "log_config": logs.config(settings.log_level, settings.log_format),
+            # The application writes each request's line itself (api.observability.requests).
+            "access_log": False,
             "backlog": settings.backlog,
             # Limits on reading a request's head, which uvicorn does not set (api/web/server.py).
             "http": http_protocol(
@@ -101,12 +117,15 @@ def serve(settings: Settings, *, run_migrations: bool) -> None:
             memory.tune_for_serving()
             uvicorn.run(app, **options)
         else:  # each process builds its app from the environment
+            metrics_dir = multiprocess_metrics()
             os.environ["DATABASE_URL"] = database_url
             os.environ["BETTER_AUTH_SECRET"] = settings.secret
             uvicorn.run(
                 "api.main:app_from_environment", factory=True, workers=settings.workers, **options
             )
     finally:
+        if metrics_dir is not None:
+            metrics_dir.cleanup()
         if server is not None:
             server.stop()
             log.info("embedded PostgreSQL stopped")
@@ -116,10 +135,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     try:
         settings = load_settings()
-        logging.basicConfig(
-            level=settings.log_level.upper(), format="%(levelname)s:     %(message)s"
-        )
-        logging.getLogger("yoyo").setLevel(logging.WARNING)
+        logs.configure(settings.log_level, settings.log_format)
         if args.command == "serve":
             serve(settings, run_migrations=not args.no_migrate)
             return

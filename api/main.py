@@ -3,26 +3,32 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.telemetry import TelemetryConfig
 
-from api import memory
+from api import memory, observability
 from api.database.pool import create_pool
 from api.identity.audit import RejectionSampler
 from api.identity.better_auth import Jwks
 from api.identity.tokens import VerifiedTokens
+from api.observability.logs import hide_settings
 from api.routes import auth, meta, tasks
 from api.settings import Settings, load_settings
 from api.web import errors
 from api.web.admission import Admission
 from api.web.edge import Edge
 
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+
 MAX_BODY_BYTES = 64 * 1024
 
-# FastAPI's own OpenTelemetry support asks on every request whether a provider has been set up;
-# none is, so the answer is always no and the question is skipped.
+# FastAPI's own OpenTelemetry support asks on every request whether a provider has been set up.
+# Off even when tracing is on: then the contrib instrumentation (api.observability.tracing)
+# opens the server span, and FastAPI's would be a second one for the same request.
 TELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 DESCRIPTION = """
@@ -43,14 +49,21 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             # Opened without waiting for connections: the service starts, /readyz says
             # whether the database answers, and requests get 503 until it does.
             app.state.pool = pool
-            yield
+            async with observability.sampling(app):
+                yield
     finally:
         if app.state.jwks is not None:
             await app.state.jwks.aclose()
 
 
-def create_app(settings: Settings, conninfo: str | None = None) -> FastAPI:
-    """`conninfo` overrides settings.database_url (the embedded server's URL, a test database)."""
+def create_app(
+    settings: Settings,
+    conninfo: str | None = None,
+    *,
+    tracer_provider: "TracerProvider | None" = None,
+) -> FastAPI:
+    """`conninfo` overrides settings.database_url (the embedded server's URL, a test database);
+    `tracer_provider` traces the app's requests whatever the OTEL_* variables say (tests)."""
     app = FastAPI(
         title="todo-api",
         version=version("todo-api"),
@@ -60,6 +73,7 @@ def create_app(settings: Settings, conninfo: str | None = None) -> FastAPI:
         telemetry=TELEMETRY_OFF,
     )
     settings.require_secret()  # refuse to build an app that cannot verify tokens
+    hide_settings(settings, conninfo)  # no log line shows a secret this app knows
     app.state.settings = settings
     app.state.conninfo = conninfo or settings.database_url
     app.state.verified_tokens = VerifiedTokens()
@@ -70,7 +84,7 @@ def create_app(settings: Settings, conninfo: str | None = None) -> FastAPI:
         Admission,
         limit=settings.active_requests,
         timeout=settings.pool_timeout,
-        exempt=frozenset({"/healthz", "/readyz"}),
+        exempt=frozenset({"/healthz", "/readyz", "/metrics"}),
     )
     app.add_middleware(Edge, max_body_bytes=MAX_BODY_BYTES)
     app.add_middleware(
@@ -81,6 +95,7 @@ def create_app(settings: Settings, conninfo: str | None = None) -> FastAPI:
         allow_headers=["Authorization", "Content-Type", "If-Match", "X-Request-ID"],
         expose_headers=["ETag", "Location", "Retry-After", "X-Request-ID"],
     )
+    observability.install(app, tracer_provider)  # outermost: every answer is counted and logged
     errors.install(app)
     # The task routes first, ahead of the documentation's own, and in the app's own route table
     # rather than included (an included router is one more routing step): routing tries routes

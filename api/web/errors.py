@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 
 from api.database.pool import recheck_soon
 from api.identity import accounts, audit
+from api.observability import metrics
 from api.web.unavailable import database_unavailable, too_busy
 
 log = logging.getLogger(__name__)
@@ -53,11 +54,12 @@ def internal_error() -> JSONResponse:
 
 
 async def database_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, psycopg.Error)
+    metrics.database_error(exc.sqlstate)
     if isinstance(exc, psycopg.OperationalError):
         log.warning("database unreachable: %s", exc)
         recheck_soon(request.app.state)
         return database_unavailable()
-    assert isinstance(exc, psycopg.Error)
     code = status_for_sqlstate(exc.sqlstate)
     if code >= 500:
         log.error(
@@ -77,11 +79,13 @@ async def database_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def pool_timeout(request: Request, exc: Exception) -> JSONResponse:
     log.warning("no database connection within the pool timeout: %s", exc)
+    metrics.POOL_TIMEOUTS.inc()
     return database_unavailable()
 
 
 async def hashing_busy(request: Request, exc: Exception) -> JSONResponse:
     log.warning("password hashing queue full: %s %s refused", request.method, request.url.path)
+    metrics.HASH_BUSY.inc()
     return too_busy()
 
 
