@@ -5,10 +5,12 @@ before the workers start: each process then writes its values to files there, an
 process answers a scrape adds them all up (the client's multiprocess mode). The variable must
 be set before this module is imported, which is why the workers, not the parent, import it.
 
-Counters and histograms are updated where things happen. Gauges that describe a state (the
-pool, the admission queue, the hashing queue) are sampled: every SAMPLE_SECONDS in each
-process, and once more by the process that answers a scrape, so the request path pays nothing
-for them.
+Counters and histograms are updated where things happen, except the per-request ones: each
+request adds to plain Python numbers, which reach prometheus-client with the sampled gauges.
+Gauges that describe a state (the pool, the admission queue, the requests in flight, the
+hashing queue) are sampled: every SAMPLE_SECONDS in each process, and once more by the process
+that answers a scrape, so the request path pays nothing for them. A scrape may then miss the
+last second of another process's requests, never count one twice.
 
 Labels are bounded: a route is its template (`/api/tasks/{task_id}`), or "unmatched" for a path
 no route knows; a status is a number the service itself answered; a SQLSTATE is cut to its
@@ -17,6 +19,7 @@ two-character class.
 
 import asyncio
 import os
+from bisect import bisect_left
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Any
@@ -140,43 +143,64 @@ def auth_failure(reason: str) -> None:
         AUTH_FAILURES.labels(reason).inc()
 
 
-class RequestMetrics:
-    """Counts one answered request. The labelled children are kept by their labels: looking
-    them up through `labels()` on every request costs a lock and a tuple of strings."""
+class Pending:
+    """One (route, method, status)'s requests since the last flush."""
+
+    __slots__ = ("buckets", "count", "seconds")
 
     def __init__(self) -> None:
-        self.counters: dict[tuple[str, str, int], Any] = {}
-        self.histograms: dict[tuple[str, str], Any] = {}
+        self.count = 0
+        self.seconds = 0.0
+        self.buckets = [0] * (len(LATENCY_BUCKETS) + 1)  # the last is +Inf
+
+
+class RequestMetrics:
+    """Counts answered requests. A request adds to plain numbers (`observe`); `flush` hands
+    them to prometheus-client. Its counter and histogram take a lock and, with several
+    processes, write to a memory-mapped file for each value, on every call: together more than
+    the rest of the request's bookkeeping (how-to/observe.md)."""
+
+    def __init__(self) -> None:
+        self.pending: dict[tuple[str, str, int], Pending] = {}
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
-        counter = self.counters.get((route, method, status))
-        if counter is None:
-            counter = self.counters[route, method, status] = REQUESTS.labels(
-                route, method, str(status)
-            )
-        counter.inc()
-        histogram = self.histograms.get((route, method))
-        if histogram is None:
-            histogram = self.histograms[route, method] = LATENCY.labels(route, method)
-        histogram.observe(seconds)
+        entry = self.pending.get((route, method, status))
+        if entry is None:
+            entry = self.pending[route, method, status] = Pending()
+        entry.count += 1
+        entry.seconds += seconds
+        entry.buckets[bisect_left(LATENCY_BUCKETS, seconds)] += 1  # le: seconds <= bound
+
+    def flush(self) -> None:
+        pending, self.pending = self.pending, {}
+        for (route, method, status), entry in pending.items():
+            REQUESTS.labels(route, method, str(status)).inc(entry.count)
+            # prometheus-client observes one value at a time; its child's bucket and sum values
+            # take a batch (tests/observability/test_metrics.py reads the buckets back).
+            histogram = LATENCY.labels(route, method)
+            histogram._sum.inc(entry.seconds)
+            for bucket, count in zip(histogram._buckets, entry.buckets, strict=True):
+                if count:
+                    bucket.inc(count)
 
 
-def admission_of(app: Any) -> Any:
-    """The app's admission control, found in its built middleware stack (each layer holds the
-    next as `app`); None before the stack is built or without one."""
-    from api.web.admission import Admission
-
+def layer_of(app: Any, kind: type) -> Any:
+    """The app's middleware of class `kind`, found in its built middleware stack (each layer
+    holds the next as `app`); None before the stack is built or without one."""
     layer = getattr(app, "middleware_stack", None)
     for _ in range(32):  # a handful of layers; the bound guards against a cycle
-        if layer is None or isinstance(layer, Admission):
+        if layer is None or isinstance(layer, kind):
             return layer
         layer = getattr(layer, "app", None)
     return None
 
 
 def sample(app: Any) -> None:
-    """Sets the sampled gauges from this process's pool, admission and hashing queue."""
+    """Sets the sampled gauges from this process's pool, admission, requests in flight and
+    hashing queue."""
     from api.identity import accounts
+    from api.observability.requests import Observe
+    from api.web.admission import Admission
 
     state = app.state
     pool: AsyncConnectionPool[AsyncConnection] | None = getattr(state, "pool", None)
@@ -187,7 +211,11 @@ def sample(app: Any) -> None:
         POOL_MAX.set(stats.get("pool_max", pool.max_size))
         POOL_IN_USE.set(size - stats.get("pool_available", 0))
         POOL_WAITING.set(stats.get("requests_waiting", 0))
-    admission = admission_of(app)
+    observe = layer_of(app, Observe)
+    if observe is not None:
+        observe.metrics.flush()
+        IN_FLIGHT.set(observe.in_flight)
+    admission = layer_of(app, Admission)
     if admission is not None:
         ADMISSION_ACTIVE.set(admission.inside)
         ADMISSION_QUEUE.set(sum(not turn.done() for turn in admission.waiting))
@@ -212,6 +240,7 @@ async def sampling(app: Any) -> AsyncIterator[None]:
         task.cancel()
         with suppress(asyncio.CancelledError):
             await task
+        sample(app)  # the last requests' counts
         if MULTIPROCESS:
             multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.observability.metrics import IN_FLIGHT, UNMATCHED, RequestMetrics
+from api.observability.metrics import UNMATCHED, RequestMetrics
 
 log = logging.getLogger("api.request")
 
@@ -51,6 +51,7 @@ class Observe:
         self.app = app
         self.metrics = RequestMetrics()
         self.current_trace_id = current_trace_id
+        self.in_flight = 0  # sampled into its gauge (api.observability.metrics.sample)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -66,7 +67,7 @@ class Observe:
             await send(message)
 
         trace_id = self.current_trace_id() if self.current_trace_id else None
-        IN_FLIGHT.inc()
+        self.in_flight += 1
         try:
             await self.app(scope, receive, send_watched)
         except BaseException:
@@ -75,7 +76,7 @@ class Observe:
             status = status or 500
             raise
         finally:
-            IN_FLIGHT.dec()
+            self.in_flight -= 1
             seconds = time.perf_counter() - started
             route = route_of(scope)
             self.metrics.observe(route, scope["method"], status, seconds)
@@ -97,4 +98,4 @@ class Observe:
         }
         if route == UNMATCHED:
             fields["path"] = scope["path"][:PATH_CHARS]
-        log.info("request", extra=fields)
+        log.info("request", extra={"request": fields})  # api.observability.logs
