@@ -127,3 +127,25 @@ async def test_with_a_token_only_its_bearer_may_scrape(database_url: str) -> Non
                 right = await client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
                 assert right.status_code == 200
                 assert value(parse(right.text), "todo_api_db_pool_max_size") == 4
+
+
+def test_the_dashboard_shows_only_metrics_the_service_has() -> None:
+    import json
+    import re
+    from pathlib import Path
+
+    from prometheus_client import REGISTRY
+
+    dashboard = json.loads(
+        (Path(__file__).parents[2] / "how-to/grafana-dashboard.json").read_text()
+    )
+    exprs = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    used = {name for expr in exprs for name in re.findall(r"\b(todo_api_[a-z_]+)\{", expr)}
+    suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_count", "_sum"], "gauge": [""]}
+    known = {
+        family.name + suffix
+        for family in REGISTRY.collect()
+        for suffix in suffixes.get(family.type, [])
+    }
+    assert used
+    assert used <= known, used - known
