@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from api.database.conninfo import PreparedStatements
+
 MIN_SECRET_LENGTH = 32
 MAKE_A_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'  # noqa: S105 - a command, not a secret
 
@@ -20,7 +22,13 @@ class Settings(BaseSettings):
     )
     migration_database_url: str | None = Field(
         default=None,
-        description="URL of a role allowed to run DDL; defaults to DATABASE_URL.",
+        description="URL of a role allowed to run DDL, used by migrate, rollback and serve's "
+        "migrate step; defaults to DATABASE_URL. On Neon: the direct (non-pooled) endpoint.",
+    )
+    database_prepared_statements: PreparedStatements = Field(
+        default="auto",
+        description="Server-side prepared statements on the service's connections: on, off, "
+        "or auto (off when DATABASE_URL names a pooler: a -pooler host, port 6432 or 6543).",
     )
     better_auth_secret: SecretStr | None = Field(
         default=None,

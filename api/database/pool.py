@@ -6,20 +6,25 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from api.database.conninfo import prepare_threshold
 from api.settings import Settings
 
 
 def create_pool(settings: Settings, conninfo: str) -> AsyncConnectionPool[AsyncConnection]:
     """One bounded pool per process. Connections are autocommit, so `conn.transaction()` is a
     real begin/commit, and carry no session state: every setting a request needs is
-    transaction-local, which keeps them usable behind a transaction-mode pooler."""
+    transaction-local, which keeps them usable behind a transaction-mode pooler, where
+    server-side prepared statements are turned off too (api.database.conninfo)."""
     return AsyncConnectionPool(
         conninfo,
         open=False,
         min_size=settings.pool_min_size,
         max_size=settings.pool_max_size,
         timeout=settings.pool_timeout,
-        kwargs={"autocommit": True},
+        kwargs={
+            "autocommit": True,
+            "prepare_threshold": prepare_threshold(settings.database_prepared_statements, conninfo),
+        },
         name="api",
     )
 
