@@ -10,6 +10,7 @@ from typing import Any
 import psycopg
 from pydantic import SecretStr
 
+from api.database.conninfo import prepare_threshold, start_up_warnings
 from api.settings import ConfigError, Settings, load_settings
 
 log = logging.getLogger("api")
@@ -55,7 +56,14 @@ def serve(settings: Settings, *, run_migrations: bool) -> None:
 
     server = None
     try:
+        for warning in start_up_warnings(settings.database_url, settings.migration_database_url):
+            log.warning("%s", warning)
         if settings.database_url is None:
+            if settings.migration_database_url is not None:
+                raise ConfigError(
+                    "MIGRATION_DATABASE_URL is set but DATABASE_URL is not: set both, or "
+                    "neither for the embedded PostgreSQL"
+                )
             server = embedded.start(settings.data_dir)
             database_url = migration_url = server.url
             log.info(
@@ -74,6 +82,8 @@ def serve(settings: Settings, *, run_migrations: bool) -> None:
             database_url = settings.database_url
             migration_url = settings.owner_database_url or database_url
         settings.require_secret()
+        threshold = prepare_threshold(settings.database_prepared_statements, database_url)
+        log.info("server-side prepared statements: %s", "off" if threshold is None else "on")
         if run_migrations:
             applied = migrate(migration_url)
             log.info("migrations applied: %s", ", ".join(applied) or "none pending")
@@ -125,6 +135,8 @@ def main(argv: list[str] | None = None) -> None:
             return
         from api.database.migrate import migrate, rollback
 
+        for warning in start_up_warnings(settings.database_url, settings.migration_database_url):
+            log.warning("%s", warning)
         url = settings.owner_database_url
         if url is None:
             raise ConfigError("DATABASE_URL (or MIGRATION_DATABASE_URL) is not set")

@@ -89,3 +89,24 @@ def plain_text_warning(name: str, conninfo: str) -> str | None:
         "(or at least sslmode=require) to it, or passwords and data may cross the network in "
         "plain text"
     )
+
+
+def start_up_warnings(database_url: str | None, migration_database_url: str | None) -> list[str]:
+    """What `todo-api` says before it connects: each URL that would cross the network in plain
+    text, and migrations sent through a pooler (yoyo sets its schema with a session-level `set
+    search_path`, which a transaction-mode pooler does not keep: migrations belong on the
+    direct endpoint)."""
+    urls = {"DATABASE_URL": database_url, "MIGRATION_DATABASE_URL": migration_database_url}
+    found = [
+        warning
+        for name, url in urls.items()
+        if url is not None and (warning := plain_text_warning(name, url)) is not None
+    ]
+    migration_url = migration_database_url or database_url
+    if migration_url is not None and behind_pooler(migration_url):
+        name = "MIGRATION_DATABASE_URL" if migration_database_url else "DATABASE_URL"
+        found.append(
+            f"migrations go through a pooler ({name}): set MIGRATION_DATABASE_URL to the "
+            "direct endpoint (on Neon, the host without -pooler)"
+        )
+    return found

@@ -33,6 +33,49 @@ def free_port() -> int:
         return port
 
 
+@dataclass(frozen=True)
+class Tls:
+    """A certificate authority and a server certificate it signed for localhost and
+    127.0.0.1, made with openssl in `folder`."""
+
+    folder: Path
+
+    @property
+    def ca(self) -> Path:
+        return self.folder / "ca.pem"
+
+    @property
+    def cert(self) -> Path:
+        return self.folder / "server.pem"
+
+    @property
+    def key(self) -> Path:
+        return self.folder / "server.key"
+
+    @classmethod
+    def make(cls, folder: Path) -> "Tls":
+        tls = cls(folder)
+        openssl = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+        ca_key = folder / "ca.key"
+        run([*openssl, "-keyout", ca_key, "-out", tls.ca, "-subj", "/CN=test CA"])
+        request = folder / "server.csr"
+        run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", tls.key,
+             "-out", request, "-subj", "/CN=localhost"])  # fmt: skip
+        extensions = folder / "san.cnf"
+        extensions.write_text("subjectAltName = DNS:localhost, IP:127.0.0.1\n")
+        run(["openssl", "x509", "-req", "-in", request, "-CA", tls.ca, "-CAkey", ca_key,
+             "-CAcreateserial", "-days", "1", "-out", tls.cert,
+             "-extfile", extensions])  # fmt: skip
+        for path in (tls.ca, tls.cert, tls.key):
+            path.chmod(0o644)  # read by the unprivileged user PgBouncer runs as
+        folder.chmod(0o755)
+        return tls
+
+
+def run(command: list[str | Path]) -> None:
+    subprocess.run(command, check=True, capture_output=True, timeout=60)
+
+
 def unix_user(server: Server) -> str:
     """Who PgBouncer runs as when started as root (it refuses to stay root): the owner of the
     server's socket folder, which only that user may enter (the embedded server's), else nobody."""
@@ -41,7 +84,9 @@ def unix_user(server: Server) -> str:
     return "nobody"
 
 
-def config(server: Server, *, port: int, auth_file: Path, server_connections: int) -> str:
+def config(
+    server: Server, *, port: int, auth_file: Path, server_connections: int, tls: "Tls | None"
+) -> str:
     """Every database name goes to `server` (the `*` entry), so the per-test clones need no
     entry of their own. Clients are trusted and logged in as themselves: a user missing from
     `auth_file` is looked up on the server with auth_query, as the superuser."""
@@ -63,7 +108,12 @@ server_reset_query =
 ignore_startup_parameters = extra_float_digits
 log_connections = 0
 log_disconnections = 0
-"""
+""" + (
+        ""
+        if tls is None
+        else f"client_tls_sslmode = allow\nclient_tls_cert_file = {tls.cert}\n"
+        f"client_tls_key_file = {tls.key}\n"
+    )
 
 
 @dataclass(frozen=True)
@@ -89,16 +139,20 @@ class Pooler:
 
 
 @contextmanager
-def pgbouncer(server: Server, *, server_connections: int = 8) -> Iterator[Pooler]:
+def pgbouncer(
+    server: Server, *, server_connections: int = 8, tls: "Tls | None" = None
+) -> Iterator[Pooler]:
     """A PgBouncer in transaction mode in front of `server`, with at most `server_connections`
-    server connections per database and user."""
+    server connections per database and user; with `tls`, clients may ask for TLS."""
     folder = Path(tempfile.mkdtemp(prefix="todo-api-pgbouncer-"))
     folder.chmod(0o755)  # read by the unprivileged user it switches to when started as root
     auth_file = folder / "users.txt"
     auth_file.write_text(f'"{server.user}" ""\n')
     port = free_port()
     ini = folder / "pgbouncer.ini"
-    text = config(server, port=port, auth_file=auth_file, server_connections=server_connections)
+    text = config(
+        server, port=port, auth_file=auth_file, server_connections=server_connections, tls=tls
+    )
     ini.write_text(text + (f"user = {unix_user(server)}\n" if os.geteuid() == 0 else ""))
     for path in (auth_file, ini):
         path.chmod(0o644)
