@@ -44,6 +44,11 @@ def pg_server() -> Iterator[Server]:
 _pooler: list[Pooler] = []  # the one TEST_POOLER started, for app_settings
 
 
+def suite_pooler() -> Pooler | None:
+    """The PgBouncer the service's connections go through in this run (TEST_POOLER), if any."""
+    return _pooler[0] if _pooler else None
+
+
 @pytest.fixture(scope="session", autouse=True)
 def service_pooler(request: pytest.FixtureRequest) -> Iterator[None]:
     if os.environ.get("TEST_POOLER", "") not in ("", "pgbouncer"):
@@ -99,7 +104,8 @@ def app_settings(database_url: str, **overrides: object) -> Settings:
     """The service's settings for the test database at `database_url`; under TEST_POOLER its
     connections go through PgBouncer, without prepared statements, as on Neon's pooler."""
     pooled: dict[str, object] = {}
-    if _pooler and (routed := _pooler[0].route(database_url)) != database_url:
+    pooler = suite_pooler()
+    if pooler is not None and (routed := pooler.route(database_url)) != database_url:
         pooled = {
             "database_url": routed,
             "migration_database_url": database_url,

@@ -119,3 +119,14 @@ def test_serve_migrates_as_the_owner_and_serves_as_the_service_role(
     assert logins == [(urls.service_role,)]
     with psycopg.connect(urls.superuser) as conn:
         assert conn.execute("select title from app.tasks").fetchall() == [("two roles",)]
+
+
+def test_serve_refuses_a_migration_url_without_database_url(tmp_path: Path) -> None:
+    """It would otherwise migrate and serve the embedded development server, and ignore it."""
+    result = run("serve", cwd=tmp_path, MIGRATION_DATABASE_URL="postgresql://owner@127.0.0.1:1/x")
+    assert result.returncode != 0
+    assert result.stderr.strip() == (
+        "todo-api: MIGRATION_DATABASE_URL is set but DATABASE_URL is not: set both, or neither"
+        " for the embedded PostgreSQL"
+    )
+    assert not (tmp_path / ".data").exists()

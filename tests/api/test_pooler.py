@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from api.database.conninfo import PSYCOPG_PREPARE_THRESHOLD, PreparedStatements
 from api.main import create_app
-from tests.conftest import _pooler, app_settings, http_client
+from tests.conftest import app_settings, http_client, suite_pooler
 from tests.utils.pgbouncer import Pooler, available, pgbouncer
 from tests.utils.server import Server
 from tests.utils.tokens import auth
@@ -81,6 +81,7 @@ async def test_with_prepared_statements_pgbouncer_breaks_requests(
 
 
 async def test_a_direct_connection_keeps_preparing(database_url: str) -> None:
+    """On the test server itself, whether or not the suite runs through PgBouncer."""
     settings = app_settings(database_url, pool_min_size=1, pool_max_size=1)
     app = create_app(
         settings.model_copy(update={"database_prepared_statements": "auto"}), database_url
@@ -95,11 +96,12 @@ async def test_a_direct_connection_keeps_preparing(database_url: str) -> None:
     assert any("app.list_tasks" in statement for statement in prepared), prepared
 
 
-def test_the_suite_goes_through_pgbouncer_when_told(database_url: str, pg_server: Server) -> None:
+def test_the_suite_goes_through_pgbouncer_when_told(database_url: str) -> None:
     settings = app_settings(database_url)
     if os.environ.get("TEST_POOLER"):
-        assert _pooler
-        assert settings.database_url == _pooler[0].route(database_url) != database_url
+        pooler = suite_pooler()
+        assert pooler is not None
+        assert settings.database_url == pooler.route(database_url) != database_url
         assert settings.migration_database_url == database_url
         assert settings.database_prepared_statements == "off"
     else:
