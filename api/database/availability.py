@@ -23,6 +23,7 @@ import psycopg
 log = logging.getLogger(__name__)
 
 STARTING = "not reached yet"
+TOO_MANY_CONNECTIONS = "53300"
 
 
 class DatabaseUnavailableError(Exception):
@@ -119,6 +120,12 @@ class Availability:
         try:
             await attempt()
         except (psycopg.OperationalError, OSError) as exc:
+            if getattr(exc, "sqlstate", None) == TOO_MANY_CONNECTIONS:
+                # It answers, and is full (this service's pools among others): refusing every
+                # request would turn a busy database into an outage.
+                log.warning("database reachable but full (%s): %s", what, describe(exc))
+                self.reason = None
+                return True
             self.went_down(describe(exc))
             log.warning(
                 "database unreachable (%s, attempt %d; next in %.1f s): %s",
