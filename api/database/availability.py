@@ -23,7 +23,11 @@ import psycopg
 log = logging.getLogger(__name__)
 
 STARTING = "not reached yet"
+# A server that refuses a connection because it is full (53300). psycopg gives a failed
+# connection no SQLSTATE, so the messages are matched too: PostgreSQL's own (English, as on Neon)
+# and PgBouncer's.
 TOO_MANY_CONNECTIONS = "53300"
+FULL = ("too many clients", "connection slots are reserved", "no more connections allowed")
 
 
 class DatabaseUnavailableError(Exception):
@@ -38,6 +42,13 @@ def describe(exc: BaseException) -> str:
     """One line for the log: psycopg's messages span several, and name the host tried."""
     text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
     return text or type(exc).__name__
+
+
+def full(exc: BaseException) -> bool:
+    message = str(exc)
+    return getattr(exc, "sqlstate", None) == TOO_MANY_CONNECTIONS or any(
+        words in message for words in FULL
+    )
 
 
 class Availability:
@@ -120,7 +131,7 @@ class Availability:
         try:
             await attempt()
         except (psycopg.OperationalError, OSError) as exc:
-            if getattr(exc, "sqlstate", None) == TOO_MANY_CONNECTIONS:
+            if full(exc):
                 # It answers, and is full (this service's pools among others): refusing every
                 # request would turn a busy database into an outage.
                 log.warning("database reachable but full (%s): %s", what, describe(exc))
