@@ -4,6 +4,7 @@ import argparse
 import logging
 import os
 import resource
+import signal
 import sys
 from typing import Any
 
@@ -14,6 +15,7 @@ from api.database.conninfo import prepare_threshold, start_up_warnings
 from api.settings import ConfigError, Settings, load_settings
 
 log = logging.getLogger("api")
+SHUTDOWN_MARGIN_SECONDS = 2.0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -50,8 +52,7 @@ def serve(settings: Settings, *, run_migrations: bool) -> None:
 
     from api import memory
     from api.database import embedded
-    from api.database.migrate import migrate
-    from api.main import create_app
+    from api.main import MIGRATE_VARIABLE, create_app
     from api.web.server import http_protocol
 
     server = None
@@ -84,12 +85,15 @@ def serve(settings: Settings, *, run_migrations: bool) -> None:
         settings.require_secret()
         threshold = prepare_threshold(settings.database_prepared_statements, database_url)
         log.info("server-side prepared statements: %s", "off" if threshold is None else "on")
-        if run_migrations:
-            applied = migrate(migration_url)
-            log.info("migrations applied: %s", ", ".join(applied) or "none pending")
+        # The migrate step is the app's start-up (api/main.py): retried while the database
+        # does not answer, with /readyz saying 503 meanwhile.
+        migrate_with = migration_url if run_migrations else None
         base = f"http://{settings.host}:{settings.port}"
         log.info("serving on %s; API docs at %s/docs", base, base)
         raise_file_limit()
+        # uvicorn re-raises the signal that stopped it once it has shut down; SIGTERM then
+        # ends like Ctrl-C, through the `finally` below, instead of killing the process.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         options: dict[str, Any] = {
             "host": settings.host,
             "port": settings.port,
@@ -105,14 +109,20 @@ def serve(settings: Settings, *, run_migrations: bool) -> None:
                 header_timeout=settings.header_timeout,
             ),
             "timeout_keep_alive": settings.keep_alive_timeout,
+            # The app answers what is left at SHUTDOWN_TIMEOUT itself (api/web/shutdown.py);
+            # uvicorn cancels, with a plain-text 500, only what is still running after that.
+            "timeout_graceful_shutdown": settings.shutdown_timeout + SHUTDOWN_MARGIN_SECONDS,
         }
         if settings.workers == 1:
-            app = create_app(settings, database_url)
+            app = create_app(settings, database_url, migration_url=migrate_with)
             memory.tune_for_serving()
             uvicorn.run(app, **options)
         else:  # each process builds its app from the environment
             os.environ["DATABASE_URL"] = database_url
             os.environ["BETTER_AUTH_SECRET"] = settings.secret
+            if migrate_with is not None:
+                os.environ["MIGRATION_DATABASE_URL"] = migrate_with
+                os.environ[MIGRATE_VARIABLE] = "1"
             uvicorn.run(
                 "api.main:app_from_environment", factory=True, workers=settings.workers, **options
             )

@@ -75,6 +75,19 @@ class Settings(BaseSettings):
         description="Seconds a request waits for its turn, and then for a connection, before "
         "a 503.",
     )
+    database_retry_max_delay: float = Field(
+        default=2.0,
+        gt=0,
+        description="Longest pause, in seconds, between attempts to reach a database that does "
+        "not answer, at start-up and during an outage; the first is 0.1 s, each next twice as "
+        "long. Meanwhile /readyz and every request that needs the database answer 503 at once.",
+    )
+    shutdown_timeout: float = Field(
+        default=20.0,
+        gt=0,
+        description="Seconds requests in progress get to finish after SIGTERM; those still "
+        "waiting then are answered 503.",
+    )
     max_active_requests: int | None = Field(
         default=None,
         ge=1,

@@ -88,10 +88,6 @@ def test_help_lists_the_commands(tmp_path: Path) -> None:
         ({"FRONTEND_URL": "", "POOL_MAX_SIZE": "0"}, "POOL_MAX_SIZE:"),
         ({"BETTER_AUTH_SESSION_TABLE": "session"}, "BETTER_AUTH_SESSION_TABLE:"),
         ({"BETTER_AUTH_JWKS_URL": "http://a/jwks"}, "needs BETTER_AUTH_ISSUER"),
-        (
-            {"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none", "BETTER_AUTH_SECRET": SECRET},
-            "cannot reach the database",
-        ),
         ({"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}, "BETTER_AUTH_SECRET is not set"),
     ],
 )

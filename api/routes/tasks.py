@@ -126,7 +126,7 @@ router = APIRouter(
 @router.get("", response_model=list[TaskPublic], summary="List the caller's tasks")
 async def list_tasks(db: Db) -> Response:
     """All of the caller's tasks, oldest first; an empty array when there are none."""
-    (body,) = await db.one(LIST_TASKS)
+    (body,) = await db.read(LIST_TASKS)
     return Response(body, media_type=JSON)
 
 
@@ -163,7 +163,7 @@ async def create_task(db: Db, task: TaskCreate) -> Response:
     summary="Get a task",
 )
 async def get_task(db: Db, task_id: TaskId) -> Response:
-    version, body = await db.one(GET_TASK, {"id": task_id})
+    version, body = await db.read(GET_TASK, {"id": task_id})
     if version is None:
         not_found()
     return task_response(version, body)

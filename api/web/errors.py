@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException
 
+from api.database.availability import DatabaseUnavailableError
 from api.database.pool import recheck_soon
 from api.identity import accounts, audit
 from api.web.unavailable import database_unavailable, too_busy
@@ -53,7 +54,7 @@ def internal_error() -> JSONResponse:
 
 
 async def database_error(request: Request, exc: Exception) -> JSONResponse:
-    if isinstance(exc, psycopg.OperationalError):
+    if isinstance(exc, psycopg.OperationalError):  # a lost connection, a cancelled statement
         log.warning("database unreachable: %s", exc)
         recheck_soon(request.app.state)
         return database_unavailable()
@@ -77,6 +78,13 @@ async def database_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def pool_timeout(request: Request, exc: Exception) -> JSONResponse:
     log.warning("no database connection within the pool timeout: %s", exc)
+    request.app.state.availability.suspect()
+    return database_unavailable()
+
+
+async def known_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The database is known to be down: answered at once, and not logged per request (the
+    availability probe logs each of its attempts)."""
     return database_unavailable()
 
 
@@ -112,6 +120,7 @@ async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(psycopg.Error, database_error)
     app.add_exception_handler(PoolTimeout, pool_timeout)
+    app.add_exception_handler(DatabaseUnavailableError, known_unavailable)
     app.add_exception_handler(accounts.HashingBusyError, hashing_busy)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)

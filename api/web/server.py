@@ -105,6 +105,14 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
         self.stop_timers()
 
+    def shutdown(self) -> None:
+        """uvicorn is stopping (SIGTERM, Ctrl-C): the app's deadline starts now
+        (api/web/shutdown.py, which the lifespan puts in the state it shares with us)."""
+        shutdown = self.app_state.get("shutdown")
+        if shutdown is not None:
+            shutdown.begin()
+        super().shutdown()
+
     def stop_timers(self) -> None:
         self._unset_keepalive_if_required()  # uvicorn leaves it armed when the peer resets
         if self.head_timer is not None:
