@@ -6,12 +6,14 @@ import os
 import resource
 import signal
 import sys
+import tempfile
 from typing import Any
 
 import psycopg
 from pydantic import SecretStr
 
 from api.database.conninfo import prepare_threshold, start_up_warnings
+from api.observability import logs
 from api.settings import ConfigError, Settings, load_settings
 
 log = logging.getLogger("api")
@@ -47,6 +49,17 @@ def raise_file_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+def multiprocess_metrics() -> "tempfile.TemporaryDirectory[str] | None":
+    """With several worker processes, Prometheus metrics go through files in a directory they
+    share (prometheus-client's multiprocess mode): a fresh one, unless PROMETHEUS_MULTIPROC_DIR
+    names one already (which its owner then empties between runs)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return None
+    directory = tempfile.TemporaryDirectory(prefix="todo-api-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory.name
+    return directory
+
+
 def serve(settings: Settings, *, run_migrations: bool) -> None:
     import uvicorn
 
@@ -56,6 +69,7 @@ def serve(settings: Settings, *, run_migrations: bool) -> None:
     from api.web.server import http_protocol
 
     server = None
+    metrics_dir = None
     try:
         for warning in start_up_warnings(settings.database_url, settings.migration_database_url):
             log.warning("%s", warning)
@@ -91,6 +105,7 @@ def serve(settings: Settings, *, run_migrations: bool) -> None:
         base = f"http://{settings.host}:{settings.port}"
         log.info("serving on %s; API docs at %s/docs", base, base)
         raise_file_limit()
+        logs.hide_settings(settings, database_url, migration_url)
         # uvicorn re-raises the signal that stopped it once it has shut down; SIGTERM then
         # ends like Ctrl-C, through the `finally` below, instead of killing the process.
         signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -98,9 +113,10 @@ def serve(settings: Settings, *, run_migrations: bool) -> None:
             "host": settings.host,
             "port": settings.port,
             "log_level": settings.log_level,
-            # Access lines are logged at info: above it uvicorn would still format each one
-            # and then drop it.
-            "access_log": settings.log_level.lower() in ("info", "debug"),
+            # Every worker process configures its logging from this (api.observability.logs).
+            "log_config": logs.config(settings.log_level, settings.log_format),
+            # The application writes each request's line itself (api.observability.requests).
+            "access_log": False,
             "backlog": settings.backlog,
             # Limits on reading a request's head, which uvicorn does not set (api/web/server.py).
             "http": http_protocol(
@@ -118,6 +134,7 @@ def serve(settings: Settings, *, run_migrations: bool) -> None:
             memory.tune_for_serving()
             uvicorn.run(app, **options)
         else:  # each process builds its app from the environment
+            metrics_dir = multiprocess_metrics()
             os.environ["DATABASE_URL"] = database_url
             os.environ["BETTER_AUTH_SECRET"] = settings.secret
             if migrate_with is not None:
@@ -127,6 +144,8 @@ def serve(settings: Settings, *, run_migrations: bool) -> None:
                 "api.main:app_from_environment", factory=True, workers=settings.workers, **options
             )
     finally:
+        if metrics_dir is not None:
+            metrics_dir.cleanup()
         if server is not None:
             server.stop()
             log.info("embedded PostgreSQL stopped")
@@ -136,10 +155,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     try:
         settings = load_settings()
-        logging.basicConfig(
-            level=settings.log_level.upper(), format="%(levelname)s:     %(message)s"
-        )
-        logging.getLogger("yoyo").setLevel(logging.WARNING)
+        logs.configure(settings.log_level, settings.log_format)
         if args.command == "serve":
             serve(settings, run_migrations=not args.no_migrate)
             return

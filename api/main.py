@@ -6,19 +6,20 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib.metadata import version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.telemetry import TelemetryConfig
 
-from api import memory
+from api import memory, observability
 from api.database.availability import Availability
 from api.database.migrate import migrate
 from api.database.pool import create_pool
 from api.identity.audit import RejectionSampler
 from api.identity.better_auth import Jwks
 from api.identity.tokens import VerifiedTokens
+from api.observability.logs import hide_settings
 from api.routes import auth, meta, tasks
 from api.settings import Settings, load_settings
 from api.web import errors
@@ -26,12 +27,16 @@ from api.web.admission import Admission
 from api.web.edge import Edge
 from api.web.shutdown import Shutdown
 
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+
 MAX_BODY_BYTES = 64 * 1024
 log = logging.getLogger("api")
 FIRST_RETRY_DELAY = 0.1  # seconds; then twice as long each time, up to DATABASE_RETRY_MAX_DELAY
 
-# FastAPI's own OpenTelemetry support asks on every request whether a provider has been set up;
-# none is, so the answer is always no and the question is skipped.
+# FastAPI's own OpenTelemetry support asks on every request whether a provider has been set up.
+# Off even when tracing is on: then the contrib instrumentation (api.observability.tracing)
+# opens the server span, and FastAPI's would be a second one for the same request.
 TELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 DESCRIPTION = """
@@ -63,8 +68,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
             await availability.start(migration(app.state.migration_url))
             shutdown = Shutdown(settings.shutdown_timeout, pool, availability)
             try:
-                # The lifespan state, which uvicorn's protocol sees too (api/web/server.py).
-                yield {"shutdown": shutdown}
+                async with observability.sampling(app):
+                    # The lifespan state, which uvicorn's protocol sees too (api/web/server.py).
+                    yield {"shutdown": shutdown}
             finally:
                 shutdown.stop()
                 await availability.stop()
@@ -86,10 +92,15 @@ def migration(url: str | None) -> Callable[[], Awaitable[None]] | None:
 
 
 def create_app(
-    settings: Settings, conninfo: str | None = None, *, migration_url: str | None = None
+    settings: Settings,
+    conninfo: str | None = None,
+    *,
+    migration_url: str | None = None,
+    tracer_provider: "TracerProvider | None" = None,
 ) -> FastAPI:
     """`conninfo` overrides settings.database_url (the embedded server's URL, a test database);
-    with `migration_url`, the app migrates the database through it before it is ready."""
+    with `migration_url`, the app migrates the database through it before it is ready;
+    `tracer_provider` traces the app's requests whatever the OTEL_* variables say (tests)."""
     app = FastAPI(
         title="todo-api",
         version=version("todo-api"),
@@ -99,6 +110,7 @@ def create_app(
         telemetry=TELEMETRY_OFF,
     )
     settings.require_secret()  # refuse to build an app that cannot verify tokens
+    hide_settings(settings, conninfo)  # no log line shows a secret this app knows
     app.state.settings = settings
     app.state.conninfo = conninfo or settings.database_url
     app.state.migration_url = migration_url
@@ -110,7 +122,7 @@ def create_app(
         Admission,
         limit=settings.active_requests,
         timeout=settings.pool_timeout,
-        exempt=frozenset({"/healthz", "/readyz"}),
+        exempt=frozenset({"/healthz", "/readyz", "/metrics"}),
     )
     app.add_middleware(Edge, max_body_bytes=MAX_BODY_BYTES)
     app.add_middleware(
@@ -121,6 +133,7 @@ def create_app(
         allow_headers=["Authorization", "Content-Type", "If-Match", "X-Request-ID"],
         expose_headers=["ETag", "Location", "Retry-After", "X-Request-ID"],
     )
+    observability.install(app, tracer_provider)  # outermost: every answer is counted and logged
     errors.install(app)
     # The task routes first, ahead of the documentation's own, and in the app's own route table
     # rather than included (an included router is one more routing step): routing tries routes

@@ -1,7 +1,7 @@
 """The service's configuration: one Settings object, read from the environment and `.env`."""
 
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -96,6 +96,16 @@ class Settings(BaseSettings):
         "connection, and requests wait in one queue, not also in the pool's.",
     )
     log_level: str = "info"
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto",
+        description="json: one JSON object a line; text: for a person; auto: text when stdout "
+        "is a terminal, else json.",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token a scraper sends to read /metrics from any address; unset, "
+        "/metrics answers loopback clients only.",
+    )
     data_dir: Path = Field(
         default=Path(".data"),
         description="Where the embedded PostgreSQL and dev secret live.",

@@ -20,6 +20,7 @@ from api.models import (
     TokenPair,
     UserPublic,
 )
+from api.observability import metrics
 from api.routes.responses import BAD_AUTHORIZATION, BODY_ERRORS, UNAUTHORIZED, error
 from api.settings import Settings
 
@@ -179,6 +180,7 @@ async def refresh(request: Request, body: RefreshRequest) -> TokenPair:
     if outcome == "reused":
         raise unauthorized("Refresh token reuse detected; sign in again")
     if outcome != "ok":
+        metrics.auth_failure("refresh_invalid")  # no audit row: nobody to attribute it to
         raise unauthorized("Invalid refresh token")
     token, lifetime = accounts.access_token(settings, user_id)
     return TokenPair(access_token=token, refresh_token=new.token, expires_in=lifetime)

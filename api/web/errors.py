@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 from api.database.availability import DatabaseUnavailableError
 from api.database.pool import recheck_soon
 from api.identity import accounts, audit
+from api.observability import metrics
 from api.web.unavailable import database_unavailable, too_busy
 
 log = logging.getLogger(__name__)
@@ -54,11 +55,12 @@ def internal_error() -> JSONResponse:
 
 
 async def database_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, psycopg.Error)
+    metrics.database_error(exc.sqlstate)
     if isinstance(exc, psycopg.OperationalError):  # a lost connection, a cancelled statement
         log.warning("database unreachable: %s", exc)
         recheck_soon(request.app.state)
         return database_unavailable()
-    assert isinstance(exc, psycopg.Error)
     code = status_for_sqlstate(exc.sqlstate)
     if code >= 500:
         log.error(
@@ -78,6 +80,7 @@ async def database_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def pool_timeout(request: Request, exc: Exception) -> JSONResponse:
     log.warning("no database connection within the pool timeout: %s", exc)
+    metrics.POOL_TIMEOUTS.inc()
     request.app.state.availability.suspect()
     return database_unavailable()
 
@@ -90,6 +93,7 @@ async def known_unavailable(request: Request, exc: Exception) -> JSONResponse:
 
 async def hashing_busy(request: Request, exc: Exception) -> JSONResponse:
     log.warning("password hashing queue full: %s %s refused", request.method, request.url.path)
+    metrics.HASH_BUSY.inc()
     return too_busy()
 
 
