@@ -1,7 +1,7 @@
 """The service's configuration: one Settings object, read from the environment and `.env`."""
 
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -73,6 +73,12 @@ class Settings(BaseSettings):
         description="Requests each process works on at once; the rest queue in arrival order "
         "for up to POOL_TIMEOUT. Defaults to POOL_MAX_SIZE: an admitted request finds a free "
         "connection, and requests wait in one queue, not also in the pool's.",
+    )
+    delete_response: Literal["empty", "json"] = Field(
+        default="empty",
+        description="DELETE's answer: 204 with no body (empty), or 200 with "
+        '{"deleted": id, "message": "Task deleted"} (json), for frontends that parse every '
+        "answer as JSON.",
     )
     log_level: str = "info"
     data_dir: Path = Field(
