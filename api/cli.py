@@ -44,6 +44,25 @@ def raise_file_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+def better_auth_at_frontend(settings: Settings) -> Settings:
+    """For the embedded development database only: with no Better Auth setting at all, Better
+    Auth is taken to run in the frontend at FRONTEND_URL (the first origin), as it does in a
+    Next.js app, so its JWTs work at once. A service with DATABASE_URL guesses nothing."""
+    if settings.better_auth_url or settings.better_auth_jwks_url or not settings.frontend_url:
+        return settings
+    frontend = settings.frontend_url[0]
+    if not frontend.startswith(("http://", "https://")):
+        return settings
+    log.warning(
+        "BETTER_AUTH_URL is not set: for development, accepting Better Auth JWTs from the "
+        "frontend at %s (keys from %s/api/auth/jwks, issuer and audience %s)",
+        frontend,
+        frontend,
+        frontend,
+    )
+    return settings.model_copy(update={"better_auth_url": frontend})
+
+
 def serve(settings: Settings, *, run_migrations: bool) -> None:
     import uvicorn
 
@@ -70,6 +89,7 @@ def serve(settings: Settings, *, run_migrations: bool) -> None:
                     "set your own before anyone else uses this service",
                     settings.data_dir / "dev-secret",
                 )
+            settings = better_auth_at_frontend(settings)
         else:
             database_url = settings.database_url
             migration_url = settings.owner_database_url or database_url
@@ -103,6 +123,8 @@ def serve(settings: Settings, *, run_migrations: bool) -> None:
         else:  # each process builds its app from the environment
             os.environ["DATABASE_URL"] = database_url
             os.environ["BETTER_AUTH_SECRET"] = settings.secret
+            if settings.better_auth_url is not None:
+                os.environ["BETTER_AUTH_URL"] = settings.better_auth_url
             uvicorn.run(
                 "api.main:app_from_environment", factory=True, workers=settings.workers, **options
             )
