@@ -40,10 +40,13 @@ def strip(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
 
 
+# The length is checked on the trimmed text; written after the bounds, strip still runs first
+# (a before-validator wraps what precedes it), and a refusal reads "String should have at
+# least 1 character", not pydantic's generic "Value should have at least 1 item".
 Title = Annotated[
     str,
-    BeforeValidator(strip),
     StringConstraints(min_length=1, max_length=TITLE_MAX),
+    BeforeValidator(strip),
     AfterValidator(storable),
 ]
 Description = Annotated[
@@ -159,8 +162,8 @@ Email = EmailStr
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128), AfterValidator(storable)]
 Name = Annotated[
     str,
-    BeforeValidator(strip),
     StringConstraints(min_length=1, max_length=200),
+    BeforeValidator(strip),
     AfterValidator(storable),
 ]
 

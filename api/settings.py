@@ -80,6 +80,11 @@ class Settings(BaseSettings):
         '{"deleted": id, "message": "Task deleted"} (json), for frontends that parse every '
         "answer as JSON.",
     )
+    validation_detail: Literal["list", "message"] = Field(
+        default="list",
+        description="A 422's detail: the list of issues FastAPI clients read (list), or the "
+        "same one sentence as its message (message), for frontends that show detail as text.",
+    )
     log_level: str = "info"
     data_dir: Path = Field(
         default=Path(".data"),

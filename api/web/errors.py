@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 
 from api.database.pool import recheck_soon
 from api.identity import accounts, audit
-from api.web.error_body import error_response
+from api.web.error_body import error_response, readable
 from api.web.unavailable import database_unavailable, too_busy
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,8 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         return error_response(status.HTTP_400_BAD_REQUEST, "Malformed JSON body")
     # The submitted values are not echoed back: they may be large, or secret.
     detail = [{"type": e["type"], "loc": e["loc"], "msg": e["msg"]} for e in errors]
+    if request.app.state.settings.validation_detail == "message":  # for frontends that show it
+        return error_response(status.HTTP_422_UNPROCESSABLE_CONTENT, readable(detail))
     return error_response(status.HTTP_422_UNPROCESSABLE_CONTENT, jsonable_encoder(detail))
 
 
