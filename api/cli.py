@@ -60,6 +60,25 @@ def multiprocess_metrics() -> "tempfile.TemporaryDirectory[str] | None":
     return directory
 
 
+def better_auth_at_frontend(settings: Settings) -> Settings:
+    """For the embedded development database only: with no Better Auth setting at all, Better
+    Auth is taken to run in the frontend at FRONTEND_URL (the first origin), as it does in a
+    Next.js app, so its JWTs work at once. A service with DATABASE_URL guesses nothing."""
+    if settings.better_auth_url or settings.better_auth_jwks_url or not settings.frontend_url:
+        return settings
+    frontend = settings.frontend_url[0]
+    if not frontend.startswith(("http://", "https://")):
+        return settings
+    log.warning(
+        "BETTER_AUTH_URL is not set: for development, accepting Better Auth JWTs from the "
+        "frontend at %s (keys from %s/api/auth/jwks, issuer and audience %s)",
+        frontend,
+        frontend,
+        frontend,
+    )
+    return settings.model_copy(update={"better_auth_url": frontend})
+
+
 def serve(settings: Settings, *, run_migrations: bool) -> None:
     import uvicorn
 
@@ -93,6 +112,7 @@ def serve(settings: Settings, *, run_migrations: bool) -> None:
                     "set your own before anyone else uses this service",
                     settings.data_dir / "dev-secret",
                 )
+            settings = better_auth_at_frontend(settings)
         else:
             database_url = settings.database_url
             migration_url = settings.owner_database_url or database_url
@@ -140,6 +160,8 @@ def serve(settings: Settings, *, run_migrations: bool) -> None:
             if migrate_with is not None:
                 os.environ["MIGRATION_DATABASE_URL"] = migrate_with
                 os.environ[MIGRATE_VARIABLE] = "1"
+            if settings.better_auth_url is not None:
+                os.environ["BETTER_AUTH_URL"] = settings.better_auth_url
             uvicorn.run(
                 "api.main:app_from_environment", factory=True, workers=settings.workers, **options
             )

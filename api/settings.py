@@ -95,6 +95,17 @@ class Settings(BaseSettings):
         "for up to POOL_TIMEOUT. Defaults to POOL_MAX_SIZE: an admitted request finds a free "
         "connection, and requests wait in one queue, not also in the pool's.",
     )
+    delete_response: Literal["empty", "json"] = Field(
+        default="empty",
+        description="DELETE's answer: 204 with no body (empty), or 200 with "
+        '{"deleted": id, "message": "Task deleted"} (json), for frontends that parse every '
+        "answer as JSON.",
+    )
+    validation_detail: Literal["list", "message"] = Field(
+        default="list",
+        description="A 422's detail: the list of issues FastAPI clients read (list), or the "
+        "same one sentence as its message (message), for frontends that show detail as text.",
+    )
     log_level: str = "info"
     log_format: Literal["auto", "json", "text"] = Field(
         default="auto",

@@ -5,7 +5,7 @@ admission control and FastAPI. It does three cheap things, in one pass over the 
   handlers find it in request.state.request_id and the response carries it back;
 - refuses a body over the limit with a JSON 413 before anything reads it: at once when
   Content-Length says so, else as soon as a streamed (chunked) body passes the limit;
-- brings the task routes' other forms to the canonical one FastAPI routes (api.web.paths), so
+- brings the routes' other forms to the canonical one FastAPI routes (api.web.paths), so
   each route is registered once.
 
 Each of these as a middleware of its own would be another call frame and closure on every
@@ -17,10 +17,10 @@ import uuid
 
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.web.paths import canonical_task_path
+from api.web.error_body import error_response
+from api.web.paths import canonical_path
 
 REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 
@@ -62,7 +62,7 @@ class Edge:
         if length and (not length.isdigit() or int(length) > self.max_body_bytes):
             await self.too_large(scope, receive, send_with_id)
             return
-        canonical_task_path(scope)
+        canonical_path(scope)
         if not chunked:  # no body, or one whose declared length the server holds it to
             await self.app(scope, receive, send_with_id)
             return
@@ -96,4 +96,4 @@ class Edge:
 
     async def too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         detail = f"Request body is larger than {self.max_body_bytes} bytes"
-        await JSONResponse({"detail": detail}, 413)(scope, receive, send)
+        await error_response(413, detail)(scope, receive, send)
