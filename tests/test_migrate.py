@@ -72,6 +72,7 @@ EXPECTED_POLICIES = [
     ("audit_events", "erase_own"),
     ("audit_events", "insert_any"),
     ("audit_events", "purge_expired"),
+    ("audit_events", "select_maintained"),
     ("audit_events", "select_own"),
     ("tasks", "delete_own"),
     ("tasks", "insert_own"),

@@ -13,6 +13,7 @@ drop function if exists app.rotate_refresh_token(bytea, bytea, timestamptz, uuid
 
 drop policy if exists delete_self on app.users;
 drop policy if exists select_own on app.audit_events;
+drop policy if exists select_maintained on app.audit_events;
 drop policy if exists erase_own on app.audit_events;
 drop policy if exists purge_expired on app.audit_events;
 create or replace trigger _100_refuse_change before update or delete on app.audit_events

@@ -12,6 +12,14 @@ drop policy if exists select_own on app.audit_events;
 create policy select_own on app.audit_events for select to app_user
   using (user_id = (select app.current_user_id()));
 
+-- An update or a delete whose WHERE reads the rows must also see them, and an update's new row
+-- too: what the purge may delete, and the pseudonyms an erasure writes, while it runs.
+drop policy if exists select_maintained on app.audit_events;
+create policy select_maintained on app.audit_events for select to app_user
+  using (created_at < nullif(current_setting('app.audit_purge_before', true), '')::timestamptz
+         or (user_id like 'erased:%'
+             and nullif(current_setting('app.erasing_user', true), '') is not null));
+
 drop policy if exists erase_own on app.audit_events;
 create policy erase_own on app.audit_events for update to app_user
   using (user_id = (select app.current_user_id()))

@@ -3,52 +3,18 @@
 only through a proxy in FORWARDED_ALLOW_IPS. Against `todo-api serve` on a real socket, since
 it is uvicorn that decides which proxies it believes."""
 
-import os
-import signal
-import subprocess
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import fresh_database
-from tests.test_server_limits import SETTINGS, TODO_API, free_port
+from tests.test_cli import serving
 from tests.utils.server import Server
 from tests.utils.tokens import SECRET, auth
 
 HSTS = "max-age=31536000"
 HTTPS_PROXY = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"}
-
-
-def serve(cwd: Path, database: str, forwarded_allow_ips: str) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **{key: value for key, value in os.environ.items() if key not in SETTINGS},
-        "DATABASE_URL": database, "BETTER_AUTH_SECRET": SECRET, "HOST": "127.0.0.1",
-        "PORT": str(port), "LOG_LEVEL": "warning", "FORWARDED_ALLOW_IPS": forwarded_allow_ips,
-    }  # fmt: skip
-    process = subprocess.Popen(
-        [TODO_API, "serve", "--no-migrate"], cwd=cwd, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{base}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, process.stdout.read() if process.stdout else ""
-                assert time.monotonic() < deadline, "serve did not answer within 60 s"
-                time.sleep(0.1)
-        yield base
-    finally:
-        process.send_signal(signal.SIGINT)
-        printed, _ = process.communicate(timeout=30)
-        assert "Traceback" not in printed, printed
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +26,11 @@ def database(pg_server: Server, template_db: str) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def behind_trusted_proxy(tmp_path_factory: pytest.TempPathFactory, database: str) -> Iterator[str]:
     """The proxy is this host, 127.0.0.1, and trusted."""
-    yield from serve(tmp_path_factory.mktemp("trusted"), database, "127.0.0.1")
+    with serving(
+        tmp_path_factory.mktemp("trusted"), DATABASE_URL=database, BETTER_AUTH_SECRET=SECRET,
+        FORWARDED_ALLOW_IPS="127.0.0.1",
+    ) as base:  # fmt: skip
+        yield base
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +38,11 @@ def behind_untrusted_proxy(
     tmp_path_factory: pytest.TempPathFactory, database: str
 ) -> Iterator[str]:
     """Only 192.0.2.1 is a trusted proxy: a request from 127.0.0.1 claims HTTPS in vain."""
-    yield from serve(tmp_path_factory.mktemp("untrusted"), database, "192.0.2.1")
+    with serving(
+        tmp_path_factory.mktemp("untrusted"), DATABASE_URL=database, BETTER_AUTH_SECRET=SECRET,
+        FORWARDED_ALLOW_IPS="192.0.2.1",
+    ) as base:  # fmt: skip
+        yield base
 
 
 @pytest.mark.parametrize(

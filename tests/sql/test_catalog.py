@@ -16,10 +16,12 @@ UNSCOPED_POLICIES = {
     ("app", "audit_events", "insert_any"),
     # What the owner acts under, through its app_user membership, in the two functions that may
     # change the trail: app.erase_account (its update writes a pseudonym, not the current user)
-    # and app_private.purge_expired (its delete names a cutoff, no user). The request role has
-    # no update or delete grant on the table, and the guard trigger allows only those changes.
+    # and app_private.purge_expired (its delete names a cutoff, no user), and the rows those
+    # statements must see while they run. The request role has no select, update or delete
+    # grant on the table, and the guard trigger allows only those two changes.
     ("app", "audit_events", "erase_own"),
     ("app", "audit_events", "purge_expired"),
+    ("app", "audit_events", "select_maintained"),
 }
 
 # Security definer functions the request role may call, each reviewed: what it does for whom.
