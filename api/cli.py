@@ -1,4 +1,4 @@
-"""The `todo-api` command: serve, migrate, rollback."""
+"""The `todo-api` command: serve, migrate, rollback, purge."""
 
 import argparse
 import logging
@@ -7,6 +7,7 @@ import resource
 import signal
 import sys
 import tempfile
+from datetime import timedelta
 from typing import Any
 
 import psycopg
@@ -39,7 +40,31 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="apply pending migrations, functions and policies")
     rollback = commands.add_parser("rollback", help="roll back the newest migration")
     rollback.add_argument("--all", action="store_true", help="roll back every migration")
+    commands.add_parser(
+        "purge",
+        help="delete what is past its retention period (for cron)",
+        description="Runs app_private.purge_expired with AUDIT_RETENTION_DAYS, "
+        "EXPIRED_TOKEN_RETENTION_DAYS and RATE_LIMIT_RETENTION_HOURS, as MIGRATION_DATABASE_URL "
+        "(or DATABASE_URL), and prints how many rows went from each table.",
+    )
     return top
+
+
+PURGE = (
+    "select purged_from, purged_rows"
+    " from app_private.purge_expired(%(audit)s, %(tokens)s, %(rate_limits)s)"
+)
+
+
+def purge(settings: Settings, database_url: str) -> list[tuple[str, int]]:
+    """Deletes what is past its retention period, in one transaction; (table, rows) for each."""
+    periods = {
+        "audit": timedelta(days=settings.audit_retention_days),
+        "tokens": timedelta(days=settings.expired_token_retention_days),
+        "rate_limits": timedelta(hours=settings.rate_limit_retention_hours),
+    }
+    with psycopg.connect(database_url) as conn:
+        return [(table, count) for table, count in conn.execute(PURGE, periods).fetchall()]
 
 
 def raise_file_limit() -> None:
@@ -190,6 +215,9 @@ def main(argv: list[str] | None = None) -> None:
             raise ConfigError("DATABASE_URL (or MIGRATION_DATABASE_URL) is not set")
         if args.command == "migrate":
             print("applied:", ", ".join(migrate(url)) or "nothing pending")
+        elif args.command == "purge":
+            for table, count in purge(settings, url):
+                print(f"purged {count} from {table}")
         else:
             print(
                 "rolled back:",

@@ -20,7 +20,7 @@ from api.identity.audit import RejectionSampler
 from api.identity.better_auth import Jwks
 from api.identity.tokens import VerifiedTokens
 from api.observability.logs import hide_settings
-from api.routes import auth, meta, tasks
+from api.routes import account, auth, meta, tasks
 from api.settings import Settings, load_settings
 from api.web import errors
 from api.web.admission import Admission
@@ -124,7 +124,7 @@ def create_app(
         timeout=settings.pool_timeout,
         exempt=frozenset({"/healthz", "/readyz", "/metrics"}),
     )
-    app.add_middleware(Edge, max_body_bytes=MAX_BODY_BYTES)
+    app.add_middleware(Edge, max_body_bytes=MAX_BODY_BYTES, hsts_max_age=settings.hsts_max_age)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.frontend_url,
@@ -140,6 +140,7 @@ def create_app(
     # in order, and these take most requests.
     app.router.routes[0:0] = tasks.router.routes
     app.include_router(auth.router)
+    app.include_router(account.router)
     app.include_router(meta.router)
     return app
 

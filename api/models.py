@@ -249,3 +249,12 @@ class Me(UserPublic):
 
 class Detail(SQLModel):
     detail: str
+
+
+class AccountErasure(Strict):
+    password: str | None = Field(
+        default=None,
+        max_length=128,
+        description="The account's password: required when the account has one (built-in "
+        "accounts), ignored otherwise.",
+    )

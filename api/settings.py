@@ -141,6 +141,28 @@ class Settings(BaseSettings):
         description="Seconds a connection may wait idle for its next (or first) request.",
     )
 
+    hsts_max_age: int = Field(
+        default=365 * 24 * 3600,
+        ge=0,
+        description="Strict-Transport-Security max-age, in seconds, on responses to requests "
+        "that came over HTTPS (through a proxy in FORWARDED_ALLOW_IPS); 0 sends none.",
+    )
+    audit_retention_days: int = Field(
+        default=180, ge=1, description="`todo-api purge` deletes audit events older than this."
+    )
+    expired_token_retention_days: int = Field(
+        default=7,
+        ge=0,
+        description="`todo-api purge` deletes a refresh family this long after its last token "
+        "expired.",
+    )
+    rate_limit_retention_hours: int = Field(
+        default=24,
+        ge=1,
+        description="`todo-api purge` deletes sign-in failure counts whose window started this "
+        "long ago.",
+    )
+
     @field_validator("frontend_url", mode="before")
     @classmethod
     def split_origins(cls, value: object) -> object:

@@ -100,10 +100,13 @@ class RequestDatabase:
             return await first_row(conn, query, args)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[tuple[AsyncConnection, str]]:
+    async def transaction(
+        self, *, force_rollback: bool = False
+    ) -> AsyncIterator[tuple[AsyncConnection, str]]:
         """One transaction opened by REQUEST_CONTEXT; yields the connection and the user id
-        (which only the database knows for a session token)."""
-        async with self.pool.connection() as conn, conn.transaction():
+        (which only the database knows for a session token). `force_rollback` for a look that
+        must leave nothing behind, not even the user's row created on first sight."""
+        async with self.pool.connection() as conn, conn.transaction(force_rollback=force_rollback):
             cur = await conn.execute(REQUEST_CONTEXT, self.context)
             row = await cur.fetchone()
             assert row is not None

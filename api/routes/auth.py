@@ -39,9 +39,13 @@ FAILED = "select app.auth_failed(%(email)s, %(client)s)"
 SUCCEEDED = "select app.auth_succeeded(%(email)s)"
 REHASH = "select app.set_password_hash(%(user_id)s, %(hash)s)"
 ISSUE_REFRESH = (
-    "select app.issue_refresh_token(%(user_id)s, gen_random_uuid(), %(hash)s, %(expires_at)s)"
+    "select app.issue_refresh_token(%(user_id)s, gen_random_uuid(), %(hash)s, %(expires_at)s,"
+    " %(access_token_id)s, %(access_expires_at)s)"
 )
-ROTATE = "select outcome, user_id from app.rotate_refresh_token(%(old)s, %(new)s, %(expires_at)s)"
+ROTATE = (
+    "select outcome, user_id from app.rotate_refresh_token(%(old)s, %(new)s, %(expires_at)s,"
+    " %(access_token_id)s, %(access_expires_at)s)"
+)
 SIGN_OUT = "select app.sign_out(%(refresh_hash)s, %(token_id)s, %(expires_at)s)"
 ME = "select id, email, name, created_at from app.users where id = app.current_user_id()"
 
@@ -79,13 +83,17 @@ async def wait_seconds(conn: AsyncConnection, request: Request, email: str, clie
 async def start_session(conn: AsyncConnection, settings: Settings, user: UserPublic) -> Session:
     """Stores a new refresh token family for the user; returns the tokens to hand out."""
     refresh_token = accounts.new_refresh_token(settings)
+    access = accounts.new_access_token(settings)
     await conn.execute(
         ISSUE_REFRESH,
-        {"user_id": user.id, "hash": refresh_token.hash, "expires_at": refresh_token.expires_at},
-    )
-    token, lifetime = accounts.access_token(settings, user.id)
+        {"user_id": user.id, "hash": refresh_token.hash, "expires_at": refresh_token.expires_at,
+         "access_token_id": access.token_id, "access_expires_at": access.expires_at},
+    )  # fmt: skip
     return Session(
-        user=user, access_token=token, refresh_token=refresh_token.token, expires_in=lifetime
+        user=user,
+        access_token=access.sign(settings, user.id),
+        refresh_token=refresh_token.token,
+        expires_in=access.lifetime,
     )
 
 
@@ -241,11 +249,13 @@ async def refresh(request: Request, body: RefreshRequest) -> TokenPair:
     taken for theft, and revokes every refresh token issued from the same sign-in."""
     settings: Settings = request.app.state.settings
     new = accounts.new_refresh_token(settings)
+    access = accounts.new_access_token(settings)
     async with anonymous_transaction(request.app.state.pool) as conn:
         cur = await conn.execute(
             ROTATE,
             {"old": accounts.refresh_hash(body.refresh_token), "new": new.hash,
-             "expires_at": new.expires_at},
+             "expires_at": new.expires_at, "access_token_id": access.token_id,
+             "access_expires_at": access.expires_at},
         )  # fmt: skip
         row = await cur.fetchone()
         assert row is not None
@@ -258,8 +268,11 @@ async def refresh(request: Request, body: RefreshRequest) -> TokenPair:
     if outcome != "ok":
         metrics.auth_failure("refresh_invalid")  # no audit row: nobody to attribute it to
         raise unauthorized("Invalid refresh token")
-    token, lifetime = accounts.access_token(settings, user_id)
-    return TokenPair(access_token=token, refresh_token=new.token, expires_in=lifetime)
+    return TokenPair(
+        access_token=access.sign(settings, user_id),
+        refresh_token=new.token,
+        expires_in=access.lifetime,
+    )
 
 
 @router.post("/signout", responses={**CALLER_ERRORS, **INVALID}, summary="Sign out this session")
