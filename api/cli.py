@@ -1,20 +1,24 @@
-"""The `todo-api` command: serve, migrate, rollback."""
+"""The `todo-api` command: serve, migrate, rollback, purge."""
 
 import argparse
 import logging
 import os
 import resource
+import signal
 import sys
 import tempfile
+from datetime import timedelta
 from typing import Any
 
 import psycopg
 from pydantic import SecretStr
 
+from api.database.conninfo import prepare_threshold, start_up_warnings
 from api.observability import logs
 from api.settings import ConfigError, Settings, load_settings
 
 log = logging.getLogger("api")
+SHUTDOWN_MARGIN_SECONDS = 2.0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -36,7 +40,31 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="apply pending migrations, functions and policies")
     rollback = commands.add_parser("rollback", help="roll back the newest migration")
     rollback.add_argument("--all", action="store_true", help="roll back every migration")
+    commands.add_parser(
+        "purge",
+        help="delete what is past its retention period (for cron)",
+        description="Runs app_private.purge_expired with AUDIT_RETENTION_DAYS, "
+        "EXPIRED_TOKEN_RETENTION_DAYS and RATE_LIMIT_RETENTION_HOURS, as MIGRATION_DATABASE_URL "
+        "(or DATABASE_URL), and prints how many rows went from each table.",
+    )
     return top
+
+
+PURGE = (
+    "select purged_from, purged_rows"
+    " from app_private.purge_expired(%(audit)s, %(tokens)s, %(rate_limits)s)"
+)
+
+
+def purge(settings: Settings, database_url: str) -> list[tuple[str, int]]:
+    """Deletes what is past its retention period, in one transaction; (table, rows) for each."""
+    periods = {
+        "audit": timedelta(days=settings.audit_retention_days),
+        "tokens": timedelta(days=settings.expired_token_retention_days),
+        "rate_limits": timedelta(hours=settings.rate_limit_retention_hours),
+    }
+    with psycopg.connect(database_url) as conn:
+        return [(table, count) for table, count in conn.execute(PURGE, periods).fetchall()]
 
 
 def raise_file_limit() -> None:
@@ -57,19 +85,44 @@ def multiprocess_metrics() -> "tempfile.TemporaryDirectory[str] | None":
     return directory
 
 
+def better_auth_at_frontend(settings: Settings) -> Settings:
+    """For the embedded development database only: with no Better Auth setting at all, Better
+    Auth is taken to run in the frontend at FRONTEND_URL (the first origin), as it does in a
+    Next.js app, so its JWTs work at once. A service with DATABASE_URL guesses nothing."""
+    if settings.better_auth_url or settings.better_auth_jwks_url or not settings.frontend_url:
+        return settings
+    frontend = settings.frontend_url[0]
+    if not frontend.startswith(("http://", "https://")):
+        return settings
+    log.warning(
+        "BETTER_AUTH_URL is not set: for development, accepting Better Auth JWTs from the "
+        "frontend at %s (keys from %s/api/auth/jwks, issuer and audience %s)",
+        frontend,
+        frontend,
+        frontend,
+    )
+    return settings.model_copy(update={"better_auth_url": frontend})
+
+
 def serve(settings: Settings, *, run_migrations: bool) -> None:
     import uvicorn
 
     from api import memory
     from api.database import embedded
-    from api.database.migrate import migrate
-    from api.main import create_app
+    from api.main import MIGRATE_VARIABLE, create_app
     from api.web.server import http_protocol
 
     server = None
     metrics_dir = None
     try:
+        for warning in start_up_warnings(settings.database_url, settings.migration_database_url):
+            log.warning("%s", warning)
         if settings.database_url is None:
+            if settings.migration_database_url is not None:
+                raise ConfigError(
+                    "MIGRATION_DATABASE_URL is set but DATABASE_URL is not: set both, or "
+                    "neither for the embedded PostgreSQL"
+                )
             server = embedded.start(settings.data_dir)
             database_url = migration_url = server.url
             log.info(
@@ -84,17 +137,23 @@ def serve(settings: Settings, *, run_migrations: bool) -> None:
                     "set your own before anyone else uses this service",
                     settings.data_dir / "dev-secret",
                 )
+            settings = better_auth_at_frontend(settings)
         else:
             database_url = settings.database_url
             migration_url = settings.owner_database_url or database_url
         settings.require_secret()
-        if run_migrations:
-            applied = migrate(migration_url)
-            log.info("migrations applied: %s", ", ".join(applied) or "none pending")
+        threshold = prepare_threshold(settings.database_prepared_statements, database_url)
+        log.info("server-side prepared statements: %s", "off" if threshold is None else "on")
+        # The migrate step is the app's start-up (api/main.py): retried while the database
+        # does not answer, with /readyz saying 503 meanwhile.
+        migrate_with = migration_url if run_migrations else None
         base = f"http://{settings.host}:{settings.port}"
         log.info("serving on %s; API docs at %s/docs", base, base)
         raise_file_limit()
         logs.hide_settings(settings, database_url, migration_url)
+        # uvicorn re-raises the signal that stopped it once it has shut down; SIGTERM then
+        # ends like Ctrl-C, through the `finally` below, instead of killing the process.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         options: dict[str, Any] = {
             "host": settings.host,
             "port": settings.port,
@@ -111,15 +170,23 @@ def serve(settings: Settings, *, run_migrations: bool) -> None:
                 header_timeout=settings.header_timeout,
             ),
             "timeout_keep_alive": settings.keep_alive_timeout,
+            # The app answers what is left at SHUTDOWN_TIMEOUT itself (api/web/shutdown.py);
+            # uvicorn cancels, with a plain-text 500, only what is still running after that.
+            "timeout_graceful_shutdown": settings.shutdown_timeout + SHUTDOWN_MARGIN_SECONDS,
         }
         if settings.workers == 1:
-            app = create_app(settings, database_url)
+            app = create_app(settings, database_url, migration_url=migrate_with)
             memory.tune_for_serving()
             uvicorn.run(app, **options)
         else:  # each process builds its app from the environment
             metrics_dir = multiprocess_metrics()
             os.environ["DATABASE_URL"] = database_url
             os.environ["BETTER_AUTH_SECRET"] = settings.secret
+            if migrate_with is not None:
+                os.environ["MIGRATION_DATABASE_URL"] = migrate_with
+                os.environ[MIGRATE_VARIABLE] = "1"
+            if settings.better_auth_url is not None:
+                os.environ["BETTER_AUTH_URL"] = settings.better_auth_url
             uvicorn.run(
                 "api.main:app_from_environment", factory=True, workers=settings.workers, **options
             )
@@ -141,11 +208,16 @@ def main(argv: list[str] | None = None) -> None:
             return
         from api.database.migrate import migrate, rollback
 
+        for warning in start_up_warnings(settings.database_url, settings.migration_database_url):
+            log.warning("%s", warning)
         url = settings.owner_database_url
         if url is None:
             raise ConfigError("DATABASE_URL (or MIGRATION_DATABASE_URL) is not set")
         if args.command == "migrate":
             print("applied:", ", ".join(migrate(url)) or "nothing pending")
+        elif args.command == "purge":
+            for table, count in purge(settings, url):
+                print(f"purged {count} from {table}")
         else:
             print(
                 "rolled back:",

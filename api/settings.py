@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from api.database.conninfo import PreparedStatements
+
 MIN_SECRET_LENGTH = 32
 MAKE_A_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'  # noqa: S105 - a command, not a secret
 
@@ -20,7 +22,13 @@ class Settings(BaseSettings):
     )
     migration_database_url: str | None = Field(
         default=None,
-        description="URL of a role allowed to run DDL; defaults to DATABASE_URL.",
+        description="URL of a role allowed to run DDL, used by migrate, rollback and serve's "
+        "migrate step; defaults to DATABASE_URL. On Neon: the direct (non-pooled) endpoint.",
+    )
+    database_prepared_statements: PreparedStatements = Field(
+        default="auto",
+        description="Server-side prepared statements on the service's connections: on, off, "
+        "or auto (off when DATABASE_URL names a pooler: a -pooler host, port 6432 or 6543).",
     )
     better_auth_secret: SecretStr | None = Field(
         default=None,
@@ -67,12 +75,36 @@ class Settings(BaseSettings):
         description="Seconds a request waits for its turn, and then for a connection, before "
         "a 503.",
     )
+    database_retry_max_delay: float = Field(
+        default=2.0,
+        gt=0,
+        description="Longest pause, in seconds, between attempts to reach a database that does "
+        "not answer, at start-up and during an outage; the first is 0.1 s, each next twice as "
+        "long. Meanwhile /readyz and every request that needs the database answer 503 at once.",
+    )
+    shutdown_timeout: float = Field(
+        default=20.0,
+        gt=0,
+        description="Seconds requests in progress get to finish after SIGTERM; those still "
+        "waiting then are answered 503.",
+    )
     max_active_requests: int | None = Field(
         default=None,
         ge=1,
         description="Requests each process works on at once; the rest queue in arrival order "
         "for up to POOL_TIMEOUT. Defaults to POOL_MAX_SIZE: an admitted request finds a free "
         "connection, and requests wait in one queue, not also in the pool's.",
+    )
+    delete_response: Literal["empty", "json"] = Field(
+        default="empty",
+        description="DELETE's answer: 204 with no body (empty), or 200 with "
+        '{"deleted": id, "message": "Task deleted"} (json), for frontends that parse every '
+        "answer as JSON.",
+    )
+    validation_detail: Literal["list", "message"] = Field(
+        default="list",
+        description="A 422's detail: the list of issues FastAPI clients read (list), or the "
+        "same one sentence as its message (message), for frontends that show detail as text.",
     )
     log_level: str = "info"
     log_format: Literal["auto", "json", "text"] = Field(
@@ -107,6 +139,28 @@ class Settings(BaseSettings):
         default=5.0,
         gt=0,
         description="Seconds a connection may wait idle for its next (or first) request.",
+    )
+
+    hsts_max_age: int = Field(
+        default=365 * 24 * 3600,
+        ge=0,
+        description="Strict-Transport-Security max-age, in seconds, on responses to requests "
+        "that came over HTTPS (through a proxy in FORWARDED_ALLOW_IPS); 0 sends none.",
+    )
+    audit_retention_days: int = Field(
+        default=180, ge=1, description="`todo-api purge` deletes audit events older than this."
+    )
+    expired_token_retention_days: int = Field(
+        default=7,
+        ge=0,
+        description="`todo-api purge` deletes a refresh family this long after its last token "
+        "expired.",
+    )
+    rate_limit_retention_hours: int = Field(
+        default=24,
+        ge=1,
+        description="`todo-api purge` deletes sign-in failure counts whose window started this "
+        "long ago.",
     )
 
     @field_validator("frontend_url", mode="before")

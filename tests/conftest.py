@@ -1,6 +1,11 @@
 """Test databases: one template per test process, built by the real migration path, and a fresh
-clone of it for every test, so tests may commit and never see each other's rows."""
+clone of it for every test, so tests may commit and never see each other's rows.
 
+TEST_POOLER=pgbouncer sends the service's own connections (app_settings) through a PgBouncer in
+transaction mode in front of the test server, as Neon's pooled endpoint does; migrations and
+the tests' own SQL still go to the server directly."""
+
+import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 
@@ -14,6 +19,7 @@ from pytest_postgresql.janitor import DatabaseJanitor
 from api.database.migrate import migrate
 from api.main import create_app
 from api.settings import Settings
+from tests.utils.pgbouncer import Pooler, pgbouncer
 from tests.utils.server import Server, server_for_tests, unique_name
 from tests.utils.tokens import SECRET
 
@@ -33,6 +39,27 @@ def janitor(server: Server, dbname: str, **kwargs: object) -> DatabaseJanitor:
 def pg_server() -> Iterator[Server]:
     with server_for_tests() as server:
         yield server
+
+
+_pooler: list[Pooler] = []  # the one TEST_POOLER started, for app_settings
+
+
+def suite_pooler() -> Pooler | None:
+    """The PgBouncer the service's connections go through in this run (TEST_POOLER), if any."""
+    return _pooler[0] if _pooler else None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def service_pooler(request: pytest.FixtureRequest) -> Iterator[None]:
+    if os.environ.get("TEST_POOLER", "") not in ("", "pgbouncer"):
+        raise pytest.UsageError("TEST_POOLER must be pgbouncer, or unset")
+    if not os.environ.get("TEST_POOLER"):
+        yield
+        return
+    with pgbouncer(request.getfixturevalue("pg_server")) as pooler:
+        _pooler.append(pooler)
+        yield
+        _pooler.clear()
 
 
 @pytest.fixture(scope="session")
@@ -74,8 +101,19 @@ def conn(database_url: str) -> Iterator[psycopg.Connection]:
 
 
 def app_settings(database_url: str, **overrides: object) -> Settings:
+    """The service's settings for the test database at `database_url`; under TEST_POOLER its
+    connections go through PgBouncer, without prepared statements, as on Neon's pooler."""
+    pooled: dict[str, object] = {}
+    pooler = suite_pooler()
+    if pooler is not None and (routed := pooler.route(database_url)) != database_url:
+        pooled = {
+            "database_url": routed,
+            "migration_database_url": database_url,
+            "database_prepared_statements": "off",
+        }
     values: dict[str, object] = {
         "database_url": database_url,
+        **pooled,
         "better_auth_secret": SecretStr(SECRET),
         "pool_min_size": 1,
         "pool_max_size": 4,
