@@ -21,7 +21,6 @@ from tests.utils.server import StoppableServer, stoppable_server
 from tests.utils.service import service
 from tests.utils.tokens import auth
 
-ALICE = auth("alice")
 FAST = 1.0  # seconds: "at once", on a shared and loaded machine
 
 
@@ -41,7 +40,7 @@ async def eventually(client: httpx.AsyncClient, url: str, status: int, seconds: 
     """Polls `url` until it answers `status`; how long that took."""
     started = time.monotonic()
     async with asyncio.timeout(seconds):
-        while (await client.get(url, headers=ALICE)).status_code != status:  # noqa: ASYNC110
+        while (await client.get(url, headers=auth())).status_code != status:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
     return time.monotonic() - started
 
@@ -56,7 +55,7 @@ def test_serve_waits_for_a_database_that_appears_late(
             assert client.get("/healthz").status_code == 200  # alive, not ready
             for path in ("/readyz", "/api/tasks"):
                 started = time.monotonic()
-                answer = client.get(path, headers=ALICE)
+                answer = client.get(path, headers=auth())
                 assert time.monotonic() - started < FAST
                 assert answer.status_code == 503, answer.text
                 assert answer.headers["retry-after"] == "1"
@@ -67,7 +66,7 @@ def test_serve_waits_for_a_database_that_appears_late(
             while client.get("/readyz").status_code != 200:
                 assert time.monotonic() < deadline, "not ready 15 s after the database started"
                 time.sleep(0.1)
-            created = client.post("/api/tasks", json={"title": "migrated"}, headers=ALICE)
+            created = client.post("/api/tasks", json={"title": "migrated"}, headers=auth())
             assert created.status_code == 201, created.text  # the schema is there: migrated
         running.terminate()
         assert running.wait() == 0
@@ -92,7 +91,7 @@ async def writer(
         title = f"{name}-{n}"
         started = time.monotonic()
         try:
-            answer = await client.post("/api/tasks", json={"title": title}, headers=ALICE)
+            answer = await client.post("/api/tasks", json={"title": title}, headers=auth())
             status = answer.status_code
             if status == 503:
                 assert answer.headers["retry-after"] == "1"
