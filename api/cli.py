@@ -1,19 +1,24 @@
-"""The `todo-api` command: serve, migrate, rollback."""
+"""The `todo-api` command: serve, migrate, rollback, purge."""
 
 import argparse
 import logging
 import os
 import resource
+import signal
 import sys
+import tempfile
+from datetime import timedelta
 from typing import Any
 
 import psycopg
 from pydantic import SecretStr
 
 from api.database.conninfo import prepare_threshold, start_up_warnings
+from api.observability import logs
 from api.settings import ConfigError, Settings, load_settings
 
 log = logging.getLogger("api")
+SHUTDOWN_MARGIN_SECONDS = 2.0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -35,7 +40,31 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="apply pending migrations, functions and policies")
     rollback = commands.add_parser("rollback", help="roll back the newest migration")
     rollback.add_argument("--all", action="store_true", help="roll back every migration")
+    commands.add_parser(
+        "purge",
+        help="delete what is past its retention period (for cron)",
+        description="Runs app_private.purge_expired with AUDIT_RETENTION_DAYS, "
+        "EXPIRED_TOKEN_RETENTION_DAYS and RATE_LIMIT_RETENTION_HOURS, as MIGRATION_DATABASE_URL "
+        "(or DATABASE_URL), and prints how many rows went from each table.",
+    )
     return top
+
+
+PURGE = (
+    "select purged_from, purged_rows"
+    " from app_private.purge_expired(%(audit)s, %(tokens)s, %(rate_limits)s)"
+)
+
+
+def purge(settings: Settings, database_url: str) -> list[tuple[str, int]]:
+    """Deletes what is past its retention period, in one transaction; (table, rows) for each."""
+    periods = {
+        "audit": timedelta(days=settings.audit_retention_days),
+        "tokens": timedelta(days=settings.expired_token_retention_days),
+        "rate_limits": timedelta(hours=settings.rate_limit_retention_hours),
+    }
+    with psycopg.connect(database_url) as conn:
+        return [(table, count) for table, count in conn.execute(PURGE, periods).fetchall()]
 
 
 def raise_file_limit() -> None:
@@ -45,16 +74,46 @@ def raise_file_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+def multiprocess_metrics() -> "tempfile.TemporaryDirectory[str] | None":
+    """With several worker processes, Prometheus metrics go through files in a directory they
+    share (prometheus-client's multiprocess mode): a fresh one, unless PROMETHEUS_MULTIPROC_DIR
+    names one already (which its owner then empties between runs)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return None
+    directory = tempfile.TemporaryDirectory(prefix="todo-api-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory.name
+    return directory
+
+
+def better_auth_at_frontend(settings: Settings) -> Settings:
+    """For the embedded development database only: with no Better Auth setting at all, Better
+    Auth is taken to run in the frontend at FRONTEND_URL (the first origin), as it does in a
+    Next.js app, so its JWTs work at once. A service with DATABASE_URL guesses nothing."""
+    if settings.better_auth_url or settings.better_auth_jwks_url or not settings.frontend_url:
+        return settings
+    frontend = settings.frontend_url[0]
+    if not frontend.startswith(("http://", "https://")):
+        return settings
+    log.warning(
+        "BETTER_AUTH_URL is not set: for development, accepting Better Auth JWTs from the "
+        "frontend at %s (keys from %s/api/auth/jwks, issuer and audience %s)",
+        frontend,
+        frontend,
+        frontend,
+    )
+    return settings.model_copy(update={"better_auth_url": frontend})
+
+
 def serve(settings: Settings, *, run_migrations: bool) -> None:
     import uvicorn
 
     from api import memory
     from api.database import embedded
-    from api.database.migrate import migrate
-    from api.main import create_app
+    from api.main import MIGRATE_VARIABLE, create_app
     from api.web.server import http_protocol
 
     server = None
+    metrics_dir = None
     try:
         for warning in start_up_warnings(settings.database_url, settings.migration_database_url):
             log.warning("%s", warning)
@@ -78,25 +137,31 @@ def serve(settings: Settings, *, run_migrations: bool) -> None:
                     "set your own before anyone else uses this service",
                     settings.data_dir / "dev-secret",
                 )
+            settings = better_auth_at_frontend(settings)
         else:
             database_url = settings.database_url
             migration_url = settings.owner_database_url or database_url
         settings.require_secret()
         threshold = prepare_threshold(settings.database_prepared_statements, database_url)
         log.info("server-side prepared statements: %s", "off" if threshold is None else "on")
-        if run_migrations:
-            applied = migrate(migration_url)
-            log.info("migrations applied: %s", ", ".join(applied) or "none pending")
+        # The migrate step is the app's start-up (api/main.py): retried while the database
+        # does not answer, with /readyz saying 503 meanwhile.
+        migrate_with = migration_url if run_migrations else None
         base = f"http://{settings.host}:{settings.port}"
         log.info("serving on %s; API docs at %s/docs", base, base)
         raise_file_limit()
+        logs.hide_settings(settings, database_url, migration_url)
+        # uvicorn re-raises the signal that stopped it once it has shut down; SIGTERM then
+        # ends like Ctrl-C, through the `finally` below, instead of killing the process.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         options: dict[str, Any] = {
             "host": settings.host,
             "port": settings.port,
             "log_level": settings.log_level,
-            # Access lines are logged at info: above it uvicorn would still format each one
-            # and then drop it.
-            "access_log": settings.log_level.lower() in ("info", "debug"),
+            # Every worker process configures its logging from this (api.observability.logs).
+            "log_config": logs.config(settings.log_level, settings.log_format),
+            # The application writes each request's line itself (api.observability.requests).
+            "access_log": False,
             "backlog": settings.backlog,
             # Limits on reading a request's head, which uvicorn does not set (api/web/server.py).
             "http": http_protocol(
@@ -105,18 +170,29 @@ def serve(settings: Settings, *, run_migrations: bool) -> None:
                 header_timeout=settings.header_timeout,
             ),
             "timeout_keep_alive": settings.keep_alive_timeout,
+            # The app answers what is left at SHUTDOWN_TIMEOUT itself (api/web/shutdown.py);
+            # uvicorn cancels, with a plain-text 500, only what is still running after that.
+            "timeout_graceful_shutdown": settings.shutdown_timeout + SHUTDOWN_MARGIN_SECONDS,
         }
         if settings.workers == 1:
-            app = create_app(settings, database_url)
+            app = create_app(settings, database_url, migration_url=migrate_with)
             memory.tune_for_serving()
             uvicorn.run(app, **options)
         else:  # each process builds its app from the environment
+            metrics_dir = multiprocess_metrics()
             os.environ["DATABASE_URL"] = database_url
             os.environ["BETTER_AUTH_SECRET"] = settings.secret
+            if migrate_with is not None:
+                os.environ["MIGRATION_DATABASE_URL"] = migrate_with
+                os.environ[MIGRATE_VARIABLE] = "1"
+            if settings.better_auth_url is not None:
+                os.environ["BETTER_AUTH_URL"] = settings.better_auth_url
             uvicorn.run(
                 "api.main:app_from_environment", factory=True, workers=settings.workers, **options
             )
     finally:
+        if metrics_dir is not None:
+            metrics_dir.cleanup()
         if server is not None:
             server.stop()
             log.info("embedded PostgreSQL stopped")
@@ -126,10 +202,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     try:
         settings = load_settings()
-        logging.basicConfig(
-            level=settings.log_level.upper(), format="%(levelname)s:     %(message)s"
-        )
-        logging.getLogger("yoyo").setLevel(logging.WARNING)
+        logs.configure(settings.log_level, settings.log_format)
         if args.command == "serve":
             serve(settings, run_migrations=not args.no_migrate)
             return
@@ -142,6 +215,9 @@ def main(argv: list[str] | None = None) -> None:
             raise ConfigError("DATABASE_URL (or MIGRATION_DATABASE_URL) is not set")
         if args.command == "migrate":
             print("applied:", ", ".join(migrate(url)) or "nothing pending")
+        elif args.command == "purge":
+            for table, count in purge(settings, url):
+                print(f"purged {count} from {table}")
         else:
             print(
                 "rolled back:",

@@ -54,9 +54,11 @@ async def caller_of(request: Request) -> Caller:
     state = request.app.state
     try:
         credential = bearer_credential(request.scope["headers"])
-        return await authenticate(
+        caller = await authenticate(
             credential, state.settings, verified=state.verified_tokens, jwks=state.jwks
         )
+        request.scope["state"]["user_id"] = caller.user_id  # the request's log line
+        return caller
     except InvalidTokenError as exc:
         await audit.record_refusal(request, "token_rejected")
         raise unauthorized(exc.detail) from None

@@ -3,12 +3,15 @@
 from datetime import datetime
 from typing import Annotated, Literal, Self
 
+import pydantic
 from pydantic import (
     AfterValidator,
+    AliasChoices,
     BeforeValidator,
     ConfigDict,
     EmailStr,
     StringConstraints,
+    computed_field,
     model_validator,
 )
 from sqlmodel import Field, SQLModel
@@ -37,10 +40,13 @@ def strip(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
 
 
+# The length is checked on the trimmed text; written after the bounds, strip still runs first
+# (a before-validator wraps what precedes it), and a refusal reads "String should have at
+# least 1 character", not pydantic's generic "Value should have at least 1 item".
 Title = Annotated[
     str,
-    BeforeValidator(strip),
     StringConstraints(min_length=1, max_length=TITLE_MAX),
+    BeforeValidator(strip),
     AfterValidator(storable),
 ]
 Description = Annotated[
@@ -96,6 +102,27 @@ class TaskPatch(Strict):
         return {name: getattr(self, name) for name in sorted(fields)}
 
 
+class TaskToggle(Strict):
+    """PATCH .../toggle (or .../complete) with a body: `completed` sets the state instead of
+    flipping it, so that sending the same request twice does not undo it."""
+
+    completed: bool | None = None
+    version: Version | None = None
+
+    @model_validator(mode="after")
+    def completed_not_null(self) -> Self:
+        if "completed" in self.model_fields_set and self.completed is None:
+            raise ValueError("completed cannot be null")
+        return self
+
+
+class TaskDeleted(SQLModel):
+    """DELETE's answer when DELETE_RESPONSE=json."""
+
+    deleted: int = Field(description="The deleted task's id.")
+    message: str
+
+
 class TaskPublic(SQLModel):
     id: int
     title: str
@@ -108,15 +135,35 @@ class TaskPublic(SQLModel):
 
 
 class ErrorResponse(SQLModel):
+    """Every error's body (api.web.error_body)."""
+
     detail: str
+    message: str = Field(description="A readable sentence; the same as `detail` here.")
+    error: str = Field(description="The same sentence, for clients that read `error`.")
+
+
+class ValidationIssue(SQLModel):
+    type: str
+    loc: list[str | int] = Field(description='Where: e.g. ["body", "title"].')
+    msg: str
+
+
+class ValidationErrorResponse(SQLModel):
+    """A 422: the issues pydantic found, or a sentence when the database refused a value."""
+
+    detail: list[ValidationIssue] | str
+    message: str = Field(
+        description='One readable sentence: e.g. "title: String should have at least 1 character".'
+    )
+    error: str = Field(description="The same sentence, for clients that read `error`.")
 
 
 Email = EmailStr
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128), AfterValidator(storable)]
 Name = Annotated[
     str,
-    BeforeValidator(strip),
     StringConstraints(min_length=1, max_length=200),
+    BeforeValidator(strip),
     AfterValidator(storable),
 ]
 
@@ -124,12 +171,34 @@ Name = Annotated[
 class SignUp(Strict):
     email: Email
     password: Password = Field(description="8 to 128 characters.")
-    name: Name
+    name: Name = pydantic.Field(  # sqlmodel's Field takes one alias only
+        validation_alias=AliasChoices("name", "username"),
+        description="1 to 200 characters; also accepted as `username`.",
+    )
+
+
+SignInPassword = Annotated[str, StringConstraints(max_length=128), AfterValidator(storable)]
 
 
 class SignIn(Strict):
-    email: Email
-    password: Annotated[str, StringConstraints(max_length=128), AfterValidator(storable)]
+    email: Email = pydantic.Field(
+        validation_alias=AliasChoices("email", "username"),
+        description="Also accepted as `username`.",
+    )
+    password: SignInPassword
+
+
+class PasswordForm(Strict):
+    """Sign-in as the OAuth2 password grant's form (RFC 6749, section 4.3), the way FastAPI's
+    OAuth2PasswordRequestForm reads it; `username` is the email. The client fields are taken
+    and ignored: there are no OAuth2 clients or scopes here."""
+
+    username: Email = Field(description="The email.")
+    password: SignInPassword
+    grant_type: Literal["password"] | None = None
+    scope: str = Field(default="", max_length=1000)
+    client_id: str | None = Field(default=None, max_length=1000)
+    client_secret: str | None = Field(default=None, max_length=1000)
 
 
 # A refresh token of any length is only ever looked up by its hash: one that cannot be ours
@@ -159,6 +228,33 @@ class TokenPair(SQLModel):
 class Session(TokenPair):
     user: UserPublic
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def token(self) -> TokenPair:
+        """The same token pair again, for frontends that read `token.access_token`."""
+        return TokenPair(
+            access_token=self.access_token,
+            refresh_token=self.refresh_token,
+            expires_in=self.expires_in,
+        )
+
+
+class Me(UserPublic):
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def user(self) -> UserPublic:
+        """The same fields again, for frontends that read `{user}`."""
+        return UserPublic(id=self.id, email=self.email, name=self.name, created_at=self.created_at)
+
 
 class Detail(SQLModel):
     detail: str
+
+
+class AccountErasure(Strict):
+    password: str | None = Field(
+        default=None,
+        max_length=128,
+        description="The account's password: required when the account has one (built-in "
+        "accounts), ignored otherwise.",
+    )

@@ -1,7 +1,7 @@
 """The service's configuration: one Settings object, read from the environment and `.env`."""
 
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -75,6 +75,19 @@ class Settings(BaseSettings):
         description="Seconds a request waits for its turn, and then for a connection, before "
         "a 503.",
     )
+    database_retry_max_delay: float = Field(
+        default=2.0,
+        gt=0,
+        description="Longest pause, in seconds, between attempts to reach a database that does "
+        "not answer, at start-up and during an outage; the first is 0.1 s, each next twice as "
+        "long. Meanwhile /readyz and every request that needs the database answer 503 at once.",
+    )
+    shutdown_timeout: float = Field(
+        default=20.0,
+        gt=0,
+        description="Seconds requests in progress get to finish after SIGTERM; those still "
+        "waiting then are answered 503.",
+    )
     max_active_requests: int | None = Field(
         default=None,
         ge=1,
@@ -82,7 +95,28 @@ class Settings(BaseSettings):
         "for up to POOL_TIMEOUT. Defaults to POOL_MAX_SIZE: an admitted request finds a free "
         "connection, and requests wait in one queue, not also in the pool's.",
     )
+    delete_response: Literal["empty", "json"] = Field(
+        default="empty",
+        description="DELETE's answer: 204 with no body (empty), or 200 with "
+        '{"deleted": id, "message": "Task deleted"} (json), for frontends that parse every '
+        "answer as JSON.",
+    )
+    validation_detail: Literal["list", "message"] = Field(
+        default="list",
+        description="A 422's detail: the list of issues FastAPI clients read (list), or the "
+        "same one sentence as its message (message), for frontends that show detail as text.",
+    )
     log_level: str = "info"
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto",
+        description="json: one JSON object a line; text: for a person; auto: text when stdout "
+        "is a terminal, else json.",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token a scraper sends to read /metrics from any address; unset, "
+        "/metrics answers loopback clients only.",
+    )
     data_dir: Path = Field(
         default=Path(".data"),
         description="Where the embedded PostgreSQL and dev secret live.",
@@ -105,6 +139,28 @@ class Settings(BaseSettings):
         default=5.0,
         gt=0,
         description="Seconds a connection may wait idle for its next (or first) request.",
+    )
+
+    hsts_max_age: int = Field(
+        default=365 * 24 * 3600,
+        ge=0,
+        description="Strict-Transport-Security max-age, in seconds, on responses to requests "
+        "that came over HTTPS (through a proxy in FORWARDED_ALLOW_IPS); 0 sends none.",
+    )
+    audit_retention_days: int = Field(
+        default=180, ge=1, description="`todo-api purge` deletes audit events older than this."
+    )
+    expired_token_retention_days: int = Field(
+        default=7,
+        ge=0,
+        description="`todo-api purge` deletes a refresh family this long after its last token "
+        "expired.",
+    )
+    rate_limit_retention_hours: int = Field(
+        default=24,
+        ge=1,
+        description="`todo-api purge` deletes sign-in failure counts whose window started this "
+        "long ago.",
     )
 
     @field_validator("frontend_url", mode="before")

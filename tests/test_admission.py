@@ -11,6 +11,7 @@ import pytest
 from starlette.types import Message, Receive, Scope, Send
 
 from api.web.admission import WATCH_AFTER, Admission, stepping_aside
+from tests.utils.errors import error_json
 
 
 class Gate:
@@ -77,7 +78,7 @@ async def test_a_request_that_waits_too_long_gets_503_and_frees_nothing(
     waited = asyncio.get_running_loop().time() - started
     assert late.status_code == 503
     assert late.headers["retry-after"] == "1"
-    assert late.json() == {"detail": "Too busy, retry later"}
+    assert late.json() == error_json("Too busy, retry later")
     assert 0.4 < waited < 2.0
     assert "/late" not in gate.entered
     gate.release.set()

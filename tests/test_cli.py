@@ -1,6 +1,7 @@
 """The `todo-api` command as a person runs it: help, clear one-line failures, migrate and
 rollback, and `serve` answering real HTTP until Ctrl-C, with or without DATABASE_URL."""
 
+import json
 import os
 import signal
 import socket
@@ -15,10 +16,14 @@ import httpx
 import psycopg
 import pytest
 
+from tests.utils.better_auth import better_auth_server
 from tests.utils.tokens import SECRET, auth
 
 TODO_API = str(Path(sys.executable).parent / "todo-api")
-SETTINGS = ("DATABASE_URL", "MIGRATION_DATABASE_URL", "BETTER_AUTH_SECRET", "PORT", "HOST")
+SETTINGS = (
+    "DATABASE_URL", "MIGRATION_DATABASE_URL", "BETTER_AUTH_SECRET", "BETTER_AUTH_URL",
+    "BETTER_AUTH_JWKS_URL", "FRONTEND_URL", "PORT", "HOST",
+)  # fmt: skip
 
 
 def clean_env(**values: str) -> dict[str, str]:
@@ -88,10 +93,6 @@ def test_help_lists_the_commands(tmp_path: Path) -> None:
         ({"FRONTEND_URL": "", "POOL_MAX_SIZE": "0"}, "POOL_MAX_SIZE:"),
         ({"BETTER_AUTH_SESSION_TABLE": "session"}, "BETTER_AUTH_SESSION_TABLE:"),
         ({"BETTER_AUTH_JWKS_URL": "http://a/jwks"}, "needs BETTER_AUTH_ISSUER"),
-        (
-            {"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none", "BETTER_AUTH_SECRET": SECRET},
-            "cannot reach the database",
-        ),
         ({"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}, "BETTER_AUTH_SECRET is not set"),
     ],
 )
@@ -117,16 +118,42 @@ def test_migrate_and_rollback_commands(tmp_path: Path, database_url: str) -> Non
         "applied: nothing pending"
     )
     one = run("rollback", cwd=tmp_path, DATABASE_URL=database_url)
-    assert one.stdout.strip() == "rolled back: 0006_check_versions_and_store_json"
+    assert one.stdout.strip() == "rolled back: 0007_add_erasure_and_retention"
     rest = run("rollback", "--all", cwd=tmp_path, DATABASE_URL=database_url)
     assert rest.stdout.strip() == (
-        "rolled back: 0005_request_functions, 0004_create_identity, 0003_create_tasks,"
-        " 0002_create_users, 0001_create_schemas_and_roles"
+        "rolled back: 0006_check_versions_and_store_json, 0005_request_functions,"
+        " 0004_create_identity, 0003_create_tasks, 0002_create_users,"
+        " 0001_create_schemas_and_roles"
     )
     again = run("migrate", cwd=tmp_path, MIGRATION_DATABASE_URL=database_url)
     assert again.stdout.strip() == (
         "applied: 0001_create_schemas_and_roles, 0002_create_users, 0003_create_tasks,"
-        " 0004_create_identity, 0005_request_functions, 0006_check_versions_and_store_json"
+        " 0004_create_identity, 0005_request_functions, 0006_check_versions_and_store_json,"
+        " 0007_add_erasure_and_retention"
+    )
+
+
+def test_purge_deletes_what_is_past_the_configured_periods(
+    tmp_path: Path, database_url: str, conn: psycopg.Connection
+) -> None:
+    conn.execute(
+        "insert into app.audit_events (event, created_at) values"
+        " ('token_rejected', now() - interval '31 days'),"
+        " ('token_rejected', now() - interval '29 days')"
+    )
+    purged = run("purge", cwd=tmp_path, DATABASE_URL=database_url, AUDIT_RETENTION_DAYS="30")
+    assert purged.returncode == 0, purged.stderr
+    assert purged.stdout.splitlines() == [
+        "purged 1 from app.audit_events",
+        "purged 0 from app_private.refresh_tokens",
+        "purged 0 from app_private.revoked_access_tokens",
+        "purged 0 from app_private.auth_failures",
+    ]
+    assert conn.execute("select count(*) from app.audit_events").fetchone() == (1,)
+    refused = run("purge", cwd=tmp_path, DATABASE_URL=database_url, AUDIT_RETENTION_DAYS="0")
+    assert refused.returncode != 0
+    assert refused.stderr.strip().startswith(
+        "todo-api: invalid configuration: AUDIT_RETENTION_DAYS"
     )
 
 
@@ -147,8 +174,9 @@ def test_requests_are_logged_at_info(tmp_path: Path, database_url: str, level: s
         LOG_LEVEL=level,
     ) as base:  # fmt: skip
         assert httpx.get(f"{base}/api/tasks", headers=auth()).status_code == 200
-    logged = '"GET /api/tasks HTTP/1.1" 200' in output[0]
-    assert logged == (level == "info"), output[0]
+    lines = [json.loads(line) for line in output[0].splitlines() if line.strip()]
+    logged = [line for line in lines if line.get("route") == "/api/tasks"]
+    assert [line["status"] for line in logged] == ([200] if level == "info" else []), output[0]
 
 
 def test_serve_without_database_url_runs_an_embedded_postgres(tmp_path: Path) -> None:
@@ -174,3 +202,45 @@ def test_serve_with_several_workers(tmp_path: Path, database_url: str) -> None:
             created = httpx.post(f"{base}/api/tasks", json={"title": f"t{n}"}, headers=auth())
             assert created.status_code == 201
         assert len(httpx.get(f"{base}/api/tasks", headers=auth()).json()) == 6
+
+
+def test_embedded_serve_takes_better_auth_jwts_from_the_frontend(
+    tmp_path: Path, database_url: str
+) -> None:
+    """With no DATABASE_URL and no Better Auth setting, a real Better Auth running at
+    FRONTEND_URL (as in a Next.js frontend) signs JWTs the service accepts: its JWKS is
+    fetched from there, its origin is the issuer and audience."""
+    with better_auth_server(database_url, SECRET) as better_auth:
+        ada = better_auth.sign_up("ada@example.com", "correct horse battery", "Ada")
+        output: list[str] = []
+        data = str(tmp_path / "data")
+        with serving(
+            tmp_path, output=output, DATA_DIR=data, FRONTEND_URL=better_auth.base_url
+        ) as base:
+            headers = {"Authorization": f"Bearer {ada.jwt}"}
+            created = httpx.post(f"{base}/api/tasks", json={"title": "mine"}, headers=headers)
+            assert created.status_code == 201, created.text
+            assert created.json()["user_id"] == ada.user_id
+            me = httpx.get(f"{base}/api/auth/me", headers=headers).json()
+            assert (me["id"], me["email"]) == (ada.user_id, "ada@example.com")
+        assert (
+            f"accepting Better Auth JWTs from the frontend at {better_auth.base_url}" in (output[0])
+        )
+
+
+def test_serve_with_database_url_guesses_no_better_auth(tmp_path: Path, database_url: str) -> None:
+    """The same Better Auth at FRONTEND_URL, but a DATABASE_URL (production): its JWTs are
+    refused until BETTER_AUTH_URL says where Better Auth is."""
+    with better_auth_server(database_url, SECRET) as better_auth:
+        ada = better_auth.sign_up("ada@example.com", "correct horse battery", "Ada")
+        headers = {"Authorization": f"Bearer {ada.jwt}"}
+        with serving(
+            tmp_path, DATABASE_URL=database_url, BETTER_AUTH_SECRET=SECRET,
+            FRONTEND_URL=better_auth.base_url,
+        ) as base:  # fmt: skip
+            assert httpx.get(f"{base}/api/tasks", headers=headers).status_code == 401
+        with serving(
+            tmp_path, DATABASE_URL=database_url, BETTER_AUTH_SECRET=SECRET,
+            FRONTEND_URL=better_auth.base_url, BETTER_AUTH_URL=better_auth.base_url,
+        ) as base:  # fmt: skip
+            assert httpx.get(f"{base}/api/tasks", headers=headers).status_code == 200

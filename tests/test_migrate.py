@@ -1,6 +1,8 @@
 """api.database.migrate on a database of its own: every migration rolls back cleanly and applies
 again, and migrating twice changes nothing."""
 
+import psycopg
+import pytest
 from psycopg import Connection, sql
 
 from api.database.migrate import MIGRATIONS_SCHEMA, migrate, rollback
@@ -15,8 +17,10 @@ ALL = [
     "0004_create_identity",
     "0005_request_functions",
     "0006_check_versions_and_store_json",
+    "0007_add_erasure_and_retention",
 ]
 NEWEST = ALL[-1]
+V0006 = "0006_check_versions_and_store_json"
 
 # The request functions whose OUT parameters 0006 changed, and those that read public_json: the
 # version before creates its own with create or replace, which needs these gone first.
@@ -65,11 +69,16 @@ def policies(conn: Connection) -> list[tuple[str, str]]:
 
 
 EXPECTED_POLICIES = [
+    ("audit_events", "erase_own"),
     ("audit_events", "insert_any"),
+    ("audit_events", "purge_expired"),
+    ("audit_events", "select_maintained"),
+    ("audit_events", "select_own"),
     ("tasks", "delete_own"),
     ("tasks", "insert_own"),
     ("tasks", "select_own"),
     ("tasks", "update_own"),
+    ("users", "delete_self"),
     ("users", "insert_self"),
     ("users", "select_self"),
     ("users", "update_self"),
@@ -116,6 +125,7 @@ def test_rollback_one_step_removes_only_the_newest_migration(
     assert not may_update_version(conn)
 
     assert rollback(database_url) == [NEWEST]
+    assert rollback(database_url) == [V0006]
 
     assert applied(conn) == ALL[:5]
     assert columns(conn) == [
@@ -169,7 +179,7 @@ def test_rollback_one_step_removes_only_the_newest_migration(
 def test_rollback_all_then_migrate_again(conn: Connection, database_url: str) -> None:
     assert migrate(database_url) == []
     assert rollback(database_url) == [NEWEST]
-    assert rollback(database_url, all_steps=True) == ALL[4::-1]
+    assert rollback(database_url, all_steps=True) == ALL[5::-1]
 
     assert schemas(conn) == []
     assert applied(conn) == []
@@ -207,6 +217,7 @@ def test_0006_fills_public_json_for_the_tasks_already_there(
     TimeZone is not UTC) get their JSON when it applies, as if they had been written after,
     whatever the TimeZone of the session that migrates."""
     assert rollback(database_url) == [NEWEST]
+    assert rollback(database_url) == [V0006]
     database = sql.Identifier(conn.info.dbname)
     conn.execute(sql.SQL("alter database {} set timezone = 'Asia/Kathmandu'").format(database))
     conn.execute("insert into app.users (id) values ('alice'), ('bob')")
@@ -223,7 +234,7 @@ def test_0006_fills_public_json_for_the_tasks_already_there(
         )
         conn.execute("update app.tasks set completed = not completed where user_id = 'bob'")
 
-    assert migrate(database_url) == [NEWEST]
+    assert migrate(database_url) == [V0006, NEWEST]
 
     ids = [row[0] for row in conn.execute("select id from app.tasks order by id").fetchall()]
     assert len(ids) == 3
@@ -232,3 +243,41 @@ def test_0006_fills_public_json_for_the_tasks_already_there(
         assert cur.fetchone() == (expected_json(conn, task_id),)
     cur = conn.execute("select public_json from app.tasks where user_id = 'bob'")
     assert '"completed":true,"user_id":"bob","version":2,' in cur.fetchone()[0]  # type: ignore[index]
+
+
+def test_0007_rolls_back_to_an_audit_trail_without_exceptions(
+    conn: Connection, database_url: str
+) -> None:
+    """Erasure and retention go; the events they wrote stay, and the trail is append-only for
+    everyone again, the purge's cutoff no longer opening it."""
+    conn.execute("insert into app.audit_events (event, user_id) values ('account_erased', 'x')")
+    assert rollback(database_url) == [NEWEST]
+    assert existing(conn, ERASURE_FUNCTIONS) == []
+    assert [name for table, name in policies(conn)] == [
+        "insert_any", "delete_own", "insert_own", "select_own", "update_own", "insert_self",
+        "select_self", "update_self",
+    ]  # fmt: skip
+    cur = conn.execute(
+        "select column_name::text from information_schema.columns"
+        " where table_schema = 'app_private' and table_name = 'refresh_tokens'"
+        " and column_name like 'access%%'"
+    )
+    assert cur.fetchall() == []
+    assert conn.execute("select event from app.audit_events").fetchall() == [("account_erased",)]
+    with conn.transaction(force_rollback=True):
+        conn.execute("select set_config('app.audit_purge_before', 'infinity', true)")
+        with pytest.raises(psycopg.Error, match="append-only"):
+            conn.execute("delete from app.audit_events")
+    assert migrate(database_url) == [NEWEST]
+
+
+ERASURE_FUNCTIONS = (
+    "app.erase_account(uuid, timestamptz, text, text, text)",
+    "app.own_account()",
+    "app.own_audit_events()",
+    "app.own_sessions()",
+    "app_private.purge_expired(interval, interval, interval)",
+    "app_private.tg_audit_events__guard()",
+    "app.issue_refresh_token(text, uuid, bytea, timestamptz, uuid, timestamptz)",
+    "app.rotate_refresh_token(bytea, bytea, timestamptz, uuid, timestamptz)",
+)

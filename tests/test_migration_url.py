@@ -107,6 +107,7 @@ def test_serve_migrates_as_the_owner_and_serves_as_the_service_role(
         MIGRATION_DATABASE_URL=urls.migration,
         BETTER_AUTH_SECRET=SECRET,
     ) as base:
+        assert httpx.get(f"{base}/readyz").json() == {"status": "ready"}  # migrated
         assert table_owners(urls.migration) == {urls.owner}
         after_migration(urls)
         created = httpx.post(f"{base}/api/tasks", json={"title": "two roles"}, headers=auth())

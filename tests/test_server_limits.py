@@ -1,6 +1,7 @@
 """The HTTP server's own limits (api/web/server.py), against `todo-api serve` on a free port of
 127.0.0.1: raw sockets send what a browser sends, and what an attacker would."""
 
+import json
 import os
 import pickle
 import re
@@ -19,6 +20,7 @@ import pytest
 from api.settings import ConfigError, load_settings
 from api.web.server import HeadLimits, LimitedHttpProtocol, http_protocol
 from tests.conftest import fresh_database
+from tests.utils.errors import error_json
 from tests.utils.server import Server
 from tests.utils.tokens import SECRET
 
@@ -132,7 +134,10 @@ def head(*fields: bytes) -> bytes:
 
 
 def refused(response: tuple[int, bytes] | None, detail: str) -> bool:
-    return response == (431, b'{"detail":"%s"}' % detail.encode())
+    return response is not None and (response[0], json.loads(response[1])) == (
+        431,
+        error_json(detail),
+    )
 
 
 TOO_LARGE = "Request headers are larger than 32768 bytes"

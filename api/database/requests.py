@@ -5,9 +5,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import psycopg
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
 
+from api.database.pool import Pool
 from api.identity.tokens import Caller
 
 # The caller, as SQL: the app.request_context that app.begin_request and every request function
@@ -66,7 +67,7 @@ class RequestDatabase:
 
     def __init__(
         self,
-        pool: AsyncConnectionPool[AsyncConnection],
+        pool: Pool,
         context: dict[str, object],
         caller: Caller,
     ) -> None:
@@ -75,27 +76,53 @@ class RequestDatabase:
         self.caller = caller
 
     async def one(self, query: str, params: dict[str, object] | None = None) -> tuple[Any, ...]:
-        """The statement's one row (request functions always return one)."""
+        """The statement's one row (request functions always return one). When the connection
+        breaks under it, the statement may have committed: it is not run again, and the
+        request gets 503 (api.web.errors)."""
         async with self.pool.connection() as conn:
-            cur = await conn.execute(query, {**self.context, **params} if params else self.context)
-            row = await cur.fetchone()
-        assert row is not None
-        return row
+            return await first_row(
+                conn, query, {**self.context, **params} if params else self.context
+            )
+
+    async def read(self, query: str, params: dict[str, object] | None = None) -> tuple[Any, ...]:
+        """`one`, for a request function that changes nothing a second run would change (a
+        read, whose app.begin_request finds the user row a first run may have made): when the
+        connection breaks under it, it runs once more, on another connection."""
+        args = {**self.context, **params} if params else self.context
+        async with self.pool.connection() as conn:
+            try:
+                return await first_row(conn, query, args)
+            except psycopg.OperationalError:
+                if not conn.broken:  # the database answered with an error: not a lost link
+                    raise
+        self.pool.availability.suspect()  # refused at once, rather than waiting, if it is gone
+        async with self.pool.connection() as conn:
+            return await first_row(conn, query, args)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[tuple[AsyncConnection, str]]:
+    async def transaction(
+        self, *, force_rollback: bool = False
+    ) -> AsyncIterator[tuple[AsyncConnection, str]]:
         """One transaction opened by REQUEST_CONTEXT; yields the connection and the user id
-        (which only the database knows for a session token)."""
-        async with self.pool.connection() as conn, conn.transaction():
+        (which only the database knows for a session token). `force_rollback` for a look that
+        must leave nothing behind, not even the user's row created on first sight."""
+        async with self.pool.connection() as conn, conn.transaction(force_rollback=force_rollback):
             cur = await conn.execute(REQUEST_CONTEXT, self.context)
             row = await cur.fetchone()
             assert row is not None
             yield conn, row[0]
 
 
+async def first_row(conn: AsyncConnection, query: str, args: dict[str, object]) -> tuple[Any, ...]:
+    cur = await conn.execute(query, args)
+    row = await cur.fetchone()
+    assert row is not None
+    return row
+
+
 @asynccontextmanager
 async def anonymous_transaction(
-    pool: AsyncConnectionPool[AsyncConnection],
+    pool: Pool,
 ) -> AsyncIterator[AsyncConnection]:
     """A transaction as app_user with no user: only the security definer functions that sign
     users up and in, and the audit trail, are open to it."""

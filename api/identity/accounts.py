@@ -137,16 +137,34 @@ def new_refresh_token(settings: Settings) -> RefreshToken:
     return RefreshToken(token=token, hash=refresh_hash(token), expires_at=expires_at)
 
 
-def access_token(settings: Settings, user_id: str) -> tuple[str, int]:
-    """A signed access token for the user, and its lifetime in seconds. Its `jti` is what
-    sign-out revokes."""
-    now = int(time.time())
-    lifetime = settings.access_token_expire_minutes * 60
-    claims = {
-        "sub": user_id,
-        "iss": ISSUER,
-        "iat": now,
-        "exp": now + lifetime,
-        "jti": str(uuid.uuid4()),
-    }
-    return jwt.encode(claims, settings.secret, algorithm="HS256"), lifetime
+@dataclass(frozen=True)
+class AccessToken:
+    """An access token before it is signed: its id and expiry are stored with the refresh token
+    issued alongside (so that erasing the account can revoke it) before the user is known."""
+
+    token_id: uuid.UUID
+    issued_at: int
+    lifetime: int  # seconds
+
+    @property
+    def expires_at(self) -> datetime:
+        return datetime.fromtimestamp(self.issued_at + self.lifetime, UTC)
+
+    def sign(self, settings: Settings, user_id: str) -> str:
+        """The signed JWT. Its `jti` is what sign-out and erasure revoke."""
+        claims = {
+            "sub": user_id,
+            "iss": ISSUER,
+            "iat": self.issued_at,
+            "exp": self.issued_at + self.lifetime,
+            "jti": str(self.token_id),
+        }
+        return jwt.encode(claims, settings.secret, algorithm="HS256")
+
+
+def new_access_token(settings: Settings) -> AccessToken:
+    return AccessToken(
+        token_id=uuid.uuid4(),
+        issued_at=int(time.time()),
+        lifetime=settings.access_token_expire_minutes * 60,
+    )

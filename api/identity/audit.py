@@ -11,6 +11,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import PoolTimeout
 
 from api.database.requests import anonymous_transaction
+from api.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ def event_params(request: Request, event: str, user_id: str | None) -> dict[str,
 
 async def record(conn: AsyncConnection, request: Request, event: str, user_id: str | None) -> None:
     """Adds an event in the caller's transaction: it commits or rolls back with the rest."""
+    metrics.auth_failure(event)
     await conn.execute(INSERT_EVENT, event_params(request, event, user_id))
 
 
@@ -79,6 +81,7 @@ class RejectionSampler:
 
 async def record_refusal(request: Request, event: str) -> None:
     """An audit row for a refused credential, when the process's sampler admits it."""
+    metrics.auth_failure(event)  # every refusal, the ones the sampler does not write too
     sampler: RejectionSampler = request.app.state.rejections
     if sampler.admit(event, client_address(request)[:64]):
         await record_outside(request, event)
@@ -89,6 +92,6 @@ async def record_outside(request: Request, event: str, user_id: str | None = Non
     token). Best effort: the caller's answer does not wait on a broken database."""
     try:
         async with anonymous_transaction(request.app.state.pool) as conn:
-            await record(conn, request, event, user_id)
+            await conn.execute(INSERT_EVENT, event_params(request, event, user_id))
     except (psycopg.Error, PoolTimeout) as exc:
         log.warning("audit event %s not recorded: %s", event, exc)

@@ -3,15 +3,23 @@
 Each handler owns its transactions, because some outcomes must commit and still answer with an
 error: a failed sign-in is counted, a reused refresh token revokes its family."""
 
+import json
+from typing import Annotated, Any, TypeVar
+from urllib.parse import parse_qsl
+
 import psycopg
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
 from psycopg import AsyncConnection
+from pydantic import BaseModel, ValidationError
 
 from api.database.requests import anonymous_transaction
-from api.deps import JSON_BODY, Db, unauthorized
+from api.deps import JSON, JSON_BODY, Db, is_json, unauthorized
 from api.identity import accounts, audit
 from api.models import (
     Detail,
+    Me,
+    PasswordForm,
     RefreshRequest,
     Session,
     SignIn,
@@ -20,7 +28,8 @@ from api.models import (
     TokenPair,
     UserPublic,
 )
-from api.routes.responses import BAD_AUTHORIZATION, BODY_ERRORS, UNAUTHORIZED, error
+from api.observability import metrics
+from api.routes.responses import BAD_AUTHORIZATION, BODY_ERRORS, INVALID, UNAUTHORIZED, error
 from api.settings import Settings
 
 WAIT_SECONDS = "select app.auth_wait_seconds(%(email)s, %(client)s)"
@@ -30,13 +39,19 @@ FAILED = "select app.auth_failed(%(email)s, %(client)s)"
 SUCCEEDED = "select app.auth_succeeded(%(email)s)"
 REHASH = "select app.set_password_hash(%(user_id)s, %(hash)s)"
 ISSUE_REFRESH = (
-    "select app.issue_refresh_token(%(user_id)s, gen_random_uuid(), %(hash)s, %(expires_at)s)"
+    "select app.issue_refresh_token(%(user_id)s, gen_random_uuid(), %(hash)s, %(expires_at)s,"
+    " %(access_token_id)s, %(access_expires_at)s)"
 )
-ROTATE = "select outcome, user_id from app.rotate_refresh_token(%(old)s, %(new)s, %(expires_at)s)"
+ROTATE = (
+    "select outcome, user_id from app.rotate_refresh_token(%(old)s, %(new)s, %(expires_at)s,"
+    " %(access_token_id)s, %(access_expires_at)s)"
+)
 SIGN_OUT = "select app.sign_out(%(refresh_hash)s, %(token_id)s, %(expires_at)s)"
 ME = "select id, email, name, created_at from app.users where id = app.current_user_id()"
 
 INVALID_CREDENTIALS = "Invalid email or password"
+FORM = "application/x-www-form-urlencoded"
+MAX_FORM_FIELDS = 16
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 CALLER_ERRORS = {**UNAUTHORIZED, **BAD_AUTHORIZATION}  # the routes that take a bearer credential
@@ -68,13 +83,17 @@ async def wait_seconds(conn: AsyncConnection, request: Request, email: str, clie
 async def start_session(conn: AsyncConnection, settings: Settings, user: UserPublic) -> Session:
     """Stores a new refresh token family for the user; returns the tokens to hand out."""
     refresh_token = accounts.new_refresh_token(settings)
+    access = accounts.new_access_token(settings)
     await conn.execute(
         ISSUE_REFRESH,
-        {"user_id": user.id, "hash": refresh_token.hash, "expires_at": refresh_token.expires_at},
-    )
-    token, lifetime = accounts.access_token(settings, user.id)
+        {"user_id": user.id, "hash": refresh_token.hash, "expires_at": refresh_token.expires_at,
+         "access_token_id": access.token_id, "access_expires_at": access.expires_at},
+    )  # fmt: skip
     return Session(
-        user=user, access_token=token, refresh_token=refresh_token.token, expires_in=lifetime
+        user=user,
+        access_token=access.sign(settings, user.id),
+        refresh_token=refresh_token.token,
+        expires_in=access.lifetime,
     )
 
 
@@ -84,6 +103,7 @@ async def start_session(conn: AsyncConnection, settings: Settings, user: UserPub
     dependencies=JSON_BODY,
     responses={**PASSWORD_ERRORS, **error(409, "Email already registered")},
     summary="Create an account",
+    description="Also at `/api/auth/register`; `username` is another name for `name`.",
 )
 async def sign_up(request: Request, body: SignUp) -> Session:
     settings: Settings = request.app.state.settings
@@ -116,13 +136,78 @@ async def sign_up(request: Request, body: SignUp) -> Session:
     return session
 
 
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def validated(model: type[Model], data: object) -> Model:
+    """`data` as `model`, or the 422 FastAPI gives a body that does not fit its model."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        issues = [{**issue, "loc": ("body", *issue["loc"])} for issue in exc.errors()]
+        raise RequestValidationError(issues) from None
+
+
+def form_fields(raw: bytes) -> dict[str, str]:
+    """An application/x-www-form-urlencoded body's fields; 400 when it is not one, 422 for a
+    field given twice (which one a framework keeps differs)."""
+    try:
+        pairs = parse_qsl(
+            raw.decode(), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS, errors="strict"
+        )
+    except ValueError:  # not UTF-8, or too many fields
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="Malformed form body") from None
+    fields: dict[str, str] = {}
+    for name, value in pairs:
+        if name in fields:
+            issue = {"type": "duplicate", "loc": ("body", name), "msg": "Given more than once"}
+            raise RequestValidationError([issue])
+        fields[name] = value
+    return fields
+
+
+async def sign_in_body(request: Request) -> SignIn:
+    """Sign-in's body: JSON (`email` or `username`, and `password`), or the OAuth2 password
+    form that FastAPI's tutorials teach frontends to send."""
+    content_type = request.headers.get("content-type", "")
+    raw = await request.body()
+    if content_type.split(";", 1)[0].strip().lower() == FORM:
+        form = validated(PasswordForm, form_fields(raw))
+        return SignIn(email=form.username, password=form.password)
+    if not is_json(content_type):
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            detail=f"Request body must be {JSON} or {FORM}",
+        )
+    try:
+        data = json.loads(raw) if raw else None
+    except (ValueError, RecursionError):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="Malformed JSON body") from None
+    return validated(SignIn, data)
+
+
+def body_schema(model: type[BaseModel]) -> dict[str, Any]:
+    return {"schema": model.model_json_schema(ref_template="#/components/schemas/{model}")}
+
+
+# What sign_in_body reads, for OpenAPI (a dependency's body is not documented by itself).
+SIGN_IN_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {JSON: body_schema(SignIn), FORM: body_schema(PasswordForm)},
+    }
+}
+
+
 @router.post(
     "/signin",
-    dependencies=JSON_BODY,
     responses={**PASSWORD_ERRORS, **error(401, INVALID_CREDENTIALS)},
     summary="Sign in with email and password",
+    description="Also at `/api/auth/login`. The body is JSON, or the OAuth2 password form "
+    "(`username` is the email).",
+    openapi_extra=SIGN_IN_BODY,
 )
-async def sign_in(request: Request, body: SignIn) -> Session:
+async def sign_in(request: Request, body: Annotated[SignIn, Depends(sign_in_body)]) -> Session:
     settings: Settings = request.app.state.settings
     pool, client = request.app.state.pool, audit.client_address(request)
     email = str(body.email)
@@ -164,11 +249,13 @@ async def refresh(request: Request, body: RefreshRequest) -> TokenPair:
     taken for theft, and revokes every refresh token issued from the same sign-in."""
     settings: Settings = request.app.state.settings
     new = accounts.new_refresh_token(settings)
+    access = accounts.new_access_token(settings)
     async with anonymous_transaction(request.app.state.pool) as conn:
         cur = await conn.execute(
             ROTATE,
             {"old": accounts.refresh_hash(body.refresh_token), "new": new.hash,
-             "expires_at": new.expires_at},
+             "expires_at": new.expires_at, "access_token_id": access.token_id,
+             "access_expires_at": access.expires_at},
         )  # fmt: skip
         row = await cur.fetchone()
         assert row is not None
@@ -179,12 +266,16 @@ async def refresh(request: Request, body: RefreshRequest) -> TokenPair:
     if outcome == "reused":
         raise unauthorized("Refresh token reuse detected; sign in again")
     if outcome != "ok":
+        metrics.auth_failure("refresh_invalid")  # no audit row: nobody to attribute it to
         raise unauthorized("Invalid refresh token")
-    token, lifetime = accounts.access_token(settings, user_id)
-    return TokenPair(access_token=token, refresh_token=new.token, expires_in=lifetime)
+    return TokenPair(
+        access_token=access.sign(settings, user_id),
+        refresh_token=new.token,
+        expires_in=access.lifetime,
+    )
 
 
-@router.post("/signout", responses=CALLER_ERRORS, summary="Sign out this session")
+@router.post("/signout", responses={**CALLER_ERRORS, **INVALID}, summary="Sign out this session")
 async def sign_out(request: Request, db: Db, body: SignOutRequest | None = None) -> Detail:
     """Revokes the access token used for this request and, when given, the refresh token's
     whole family. The user's other sessions keep working. Better Auth's own tokens are revoked
@@ -204,10 +295,11 @@ async def sign_out(request: Request, db: Db, body: SignOutRequest | None = None)
 
 
 @router.get("/me", responses=CALLER_ERRORS, summary="The caller")
-async def me(db: Db) -> UserPublic:
+async def me(db: Db) -> Me:
+    """The caller's fields, and the same again under `user`."""
     async with db.transaction() as (conn, _):
         cur = await conn.execute(ME)
         row = await cur.fetchone()
     assert row is not None  # begin_request created the row
     user_id, email, name, created_at = row
-    return UserPublic(id=user_id, email=email, name=name, created_at=created_at)
+    return Me(id=user_id, email=email, name=name, created_at=created_at)

@@ -9,6 +9,7 @@ import psycopg
 from fastapi import APIRouter, Request
 from psycopg_pool import PoolTimeout
 
+from api.database.availability import DatabaseUnavailableError
 from api.models import ErrorResponse
 from api.web.unavailable import database_unavailable
 
@@ -44,10 +45,16 @@ async def healthz() -> dict[str, str]:
     responses={503: {"model": ErrorResponse, "description": "The database does not answer"}},
 )
 async def readyz(request: Request) -> Any:
+    """Ready when the database answered a round trip just now. While it is known not to
+    answer (at start-up, until it has been reached and migrated; during an outage), 503 at
+    once."""
+    if request.app.state.availability.reason is not None:
+        return database_unavailable()
     try:
         async with asyncio.timeout(READY_TIMEOUT_SECONDS):
             async with request.app.state.pool.connection() as conn:
                 await conn.execute("select")
-    except (psycopg.Error, PoolTimeout, TimeoutError):
+    except (psycopg.Error, PoolTimeout, TimeoutError, DatabaseUnavailableError):
+        request.app.state.availability.suspect()
         return database_unavailable()
     return {"status": "ready"}

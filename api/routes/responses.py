@@ -5,7 +5,7 @@ from typing import Any
 
 from fastapi import status
 
-from api.models import ErrorResponse
+from api.models import ErrorResponse, ValidationErrorResponse
 
 Responses = dict[int | str, dict[str, Any]]
 
@@ -14,6 +14,12 @@ def error(code: int, description: str) -> Responses:
     return {code: {"model": ErrorResponse, "description": description}}
 
 
+INVALID: Responses = {
+    status.HTTP_422_UNPROCESSABLE_CONTENT: {
+        "model": ValidationErrorResponse,
+        "description": "A value is missing, of the wrong type or out of range",
+    }
+}
 UNAUTHORIZED = error(status.HTTP_401_UNAUTHORIZED, "Missing or bad credential")
 BAD_AUTHORIZATION = error(
     status.HTTP_400_BAD_REQUEST, "Several Authorization headers, or a malformed request"
@@ -22,6 +28,7 @@ UNAVAILABLE = error(
     status.HTTP_503_SERVICE_UNAVAILABLE, "Too busy, or the database is unreachable; see Retry-After"
 )
 BODY_ERRORS: Responses = {
+    **INVALID,
     **error(status.HTTP_400_BAD_REQUEST, "Malformed JSON"),
     **error(status.HTTP_413_CONTENT_TOO_LARGE, "Body over 64 KiB"),
     **error(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "The body is not application/json"),

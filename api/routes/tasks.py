@@ -5,16 +5,26 @@ PostgreSQL renders the JSON (app.task_public), which passes through untouched.""
 
 from typing import Annotated, NoReturn
 
-from fastapi import APIRouter, Header, HTTPException, Path, Response, status
+from fastapi import APIRouter, Header, HTTPException, Path, Request, Response, status
+from fastapi.responses import JSONResponse
 from psycopg.types.json import Jsonb
 from pydantic import BeforeValidator
 
 from api.database.requests import request_call
 from api.deps import JSON, JSON_BODY, Db
-from api.models import VERSION_MAX, TaskCreate, TaskPatch, TaskPublic, TaskReplace
+from api.models import (
+    VERSION_MAX,
+    TaskCreate,
+    TaskDeleted,
+    TaskPatch,
+    TaskPublic,
+    TaskReplace,
+    TaskToggle,
+)
 from api.routes.responses import (
     BAD_AUTHORIZATION,
     BODY_ERRORS,
+    INVALID,
     UNAUTHORIZED,
     UNAVAILABLE,
     Responses,
@@ -66,11 +76,8 @@ PRECONDITION_ERRORS: Responses = {
     ),
     **error(status.HTTP_412_PRECONDITION_FAILED, "If-Match does not match the task's ETag"),
 }
-WRITE_ERRORS: Responses = {
-    **BODY_ERRORS,
-    **PRECONDITION_ERRORS,
-    **error(status.HTTP_409_CONFLICT, "The body's version is stale"),
-}
+STALE_BODY = error(status.HTTP_409_CONFLICT, "The body's version is stale")
+WRITE_ERRORS: Responses = {**BODY_ERRORS, **PRECONDITION_ERRORS, **STALE_BODY}
 ETAG_HEADER = {"ETag": {"description": "The task's version, quoted", "schema": {"type": "string"}}}
 
 
@@ -119,14 +126,14 @@ async def write(db: Db, query: str, params: dict[str, object], stale_code: int) 
 router = APIRouter(
     prefix="/api/tasks",
     tags=["tasks"],
-    responses={**UNAUTHORIZED, **BAD_AUTHORIZATION, **UNAVAILABLE},
+    responses={**UNAUTHORIZED, **BAD_AUTHORIZATION, **UNAVAILABLE, **INVALID},
 )
 
 
 @router.get("", response_model=list[TaskPublic], summary="List the caller's tasks")
 async def list_tasks(db: Db) -> Response:
     """All of the caller's tasks, oldest first; an empty array when there are none."""
-    (body,) = await db.one(LIST_TASKS)
+    (body,) = await db.read(LIST_TASKS)
     return Response(body, media_type=JSON)
 
 
@@ -163,7 +170,7 @@ async def create_task(db: Db, task: TaskCreate) -> Response:
     summary="Get a task",
 )
 async def get_task(db: Db, task_id: TaskId) -> Response:
-    version, body = await db.one(GET_TASK, {"id": task_id})
+    version, body = await db.read(GET_TASK, {"id": task_id})
     if version is None:
         not_found()
     return task_response(version, body)
@@ -202,22 +209,38 @@ async def patch_task(
 @router.patch(
     "/{task_id}/toggle",
     response_model=TaskPublic,
-    responses={200: {"headers": ETAG_HEADER}, **PRECONDITION_ERRORS},
-    summary="Flip a task's completed flag",
+    responses={200: {"headers": ETAG_HEADER}, **PRECONDITION_ERRORS, **STALE_BODY},
+    summary="Flip a task's completed flag, or set it",
 )
-async def toggle_task(db: Db, task_id: TaskId, if_match: IfMatch = None) -> Response:
-    """Atomic in the database: two toggles never read the same value."""
-    version, code = precondition(if_match, None)
-    return await write(db, TOGGLE_TASK, {"id": task_id, "version": version}, code)
+async def toggle_task(
+    db: Db, task_id: TaskId, body: TaskToggle | None = None, if_match: IfMatch = None
+) -> Response:
+    """Without a body (or with `{}`), flips `completed`, atomically in the database: two
+    toggles never read the same value. With `{"completed": true}` or `false`, sets it."""
+    version, code = precondition(if_match, body.version if body else None)
+    if body is None or body.completed is None:
+        return await write(db, TOGGLE_TASK, {"id": task_id, "version": version}, code)
+    params = {"id": task_id, "changes": Jsonb({"completed": body.completed}), "version": version}
+    return await write(db, PATCH_TASK, params, code)
 
 
 @router.delete(
     "/{task_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=PRECONDITION_ERRORS,
+    responses={
+        200: {"model": TaskDeleted, "description": "Deleted, when DELETE_RESPONSE=json"},
+        **PRECONDITION_ERRORS,
+    },
     summary="Delete a task",
 )
-async def delete_task(db: Db, task_id: TaskId, if_match: IfMatch = None) -> Response:
+async def delete_task(
+    request: Request, db: Db, task_id: TaskId, if_match: IfMatch = None
+) -> Response:
+    """204 with no body; 200 with `{"deleted": id, "message": ...}` when the service runs
+    with DELETE_RESPONSE=json, for frontends that parse every answer as JSON."""
     version, code = precondition(if_match, None)
-    return await write(db, DELETE_TASK, {"id": task_id, "version": version}, code)
+    response = await write(db, DELETE_TASK, {"id": task_id, "version": version}, code)
+    if request.app.state.settings.delete_response == "json":
+        return JSONResponse({"deleted": task_id, "message": "Task deleted"})
+    return response

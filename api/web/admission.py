@@ -21,6 +21,7 @@ for the places every other request needs.
 """
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -30,6 +31,7 @@ from typing import Literal
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.observability import metrics
 from api.web.unavailable import too_busy
 
 WATCH_AFTER = 0.1  # seconds in the queue before a request watches for its client hanging up
@@ -70,7 +72,9 @@ class Admission:
             return
         if not self.enter_now():
             watch = Watch(scope, receive)
+            queued = time.perf_counter()
             outcome = await self.wait_turn(watch)
+            metrics.ADMISSION_WAIT.labels(outcome).observe(time.perf_counter() - queued)
             if outcome == "gone":  # nobody to answer
                 return
             if outcome == "expired":

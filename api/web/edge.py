@@ -1,11 +1,16 @@
 """The application's edge: the one ASGI layer of our own that every request passes before
-admission control and FastAPI. It does three cheap things, in one pass over the scope:
+admission control and FastAPI. It does four cheap things, in one pass over the scope:
 
 - gives the request an id: the caller's X-Request-ID when it is a sane token, else a new one;
   handlers find it in request.state.request_id and the response carries it back;
+- marks every response `Cache-Control: no-store`: nearly all of them carry a user's data or a
+  token, and none of the rest (health, the API's documentation) is worth a cache's risk; and,
+  when the request came over HTTPS, adds `Strict-Transport-Security`. The scheme is https only
+  when uvicorn saw TLS itself, or a proxy in FORWARDED_ALLOW_IPS said so in X-Forwarded-Proto;
+  a caller elsewhere cannot claim it (how-to/privacy.md);
 - refuses a body over the limit with a JSON 413 before anything reads it: at once when
   Content-Length says so, else as soon as a streamed (chunked) body passes the limit;
-- brings the task routes' other forms to the canonical one FastAPI routes (api.web.paths), so
+- brings the routes' other forms to the canonical one FastAPI routes (api.web.paths), so
   each route is registered once.
 
 Each of these as a middleware of its own would be another call frame and closure on every
@@ -15,12 +20,11 @@ request (how-to/benchmark.md); together they stay one.
 import re
 import uuid
 
-from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.web.paths import canonical_task_path
+from api.web.error_body import error_response
+from api.web.paths import canonical_path
 
 REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 
@@ -33,10 +37,16 @@ class BodyTooLargeError(HTTPException):
         super().__init__(413, f"Request body is larger than {max_bytes} bytes")
 
 
+NO_STORE = (b"cache-control", b"no-store")
+
+
 class Edge:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, hsts_max_age: int = 0) -> None:
+        """`hsts_max_age`: seconds browsers keep to HTTPS after an HTTPS response; 0, none."""
         self.app = app
         self.max_body_bytes = max_body_bytes
+        hsts = (b"strict-transport-security", b"max-age=%d" % hsts_max_age)
+        self.https_headers = (NO_STORE, hsts) if hsts_max_age else (NO_STORE,)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -53,16 +63,22 @@ class Edge:
                 chunked = True
         request_id = given.decode() if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        extra = self.https_headers if scope.get("scheme") == "https" else (NO_STORE,)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+                # Appended, not set: no handler sends these headers itself.
+                message["headers"] = [
+                    *message.get("headers", ()),
+                    (b"x-request-id", request_id.encode()),
+                    *extra,
+                ]
             await send(message)
 
         if length and (not length.isdigit() or int(length) > self.max_body_bytes):
             await self.too_large(scope, receive, send_with_id)
             return
-        canonical_task_path(scope)
+        canonical_path(scope)
         if not chunked:  # no body, or one whose declared length the server holds it to
             await self.app(scope, receive, send_with_id)
             return
@@ -96,4 +112,4 @@ class Edge:
 
     async def too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         detail = f"Request body is larger than {self.max_body_bytes} bytes"
-        await JSONResponse({"detail": detail}, 413)(scope, receive, send)
+        await error_response(413, detail)(scope, receive, send)

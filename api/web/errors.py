@@ -1,4 +1,5 @@
-"""Every error leaves as JSON with a `detail`, with the status that names the caller's mistake.
+"""Every error leaves as JSON with a `detail` (and the `message` and `error` that
+api.web.error_body adds), with the status that names the caller's mistake.
 
 Errors raised by PostgreSQL carry their HTTP meaning in the SQLSTATE: `PTxyz` is HTTP xyz (as in
 PostgREST), and a few standard codes map to the statuses below. Anything else is a 500 whose body
@@ -15,8 +16,11 @@ from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException
 
+from api.database.availability import DatabaseUnavailableError
 from api.database.pool import recheck_soon
 from api.identity import accounts, audit
+from api.observability import metrics
+from api.web.error_body import error_response, readable
 from api.web.unavailable import database_unavailable, too_busy
 
 log = logging.getLogger(__name__)
@@ -49,15 +53,16 @@ def status_for_sqlstate(sqlstate: str | None) -> int:
 
 
 def internal_error() -> JSONResponse:
-    return JSONResponse({"detail": "Internal server error"}, status.HTTP_500_INTERNAL_SERVER_ERROR)
+    return error_response(status.HTTP_500_INTERNAL_SERVER_ERROR, "Internal server error")
 
 
 async def database_error(request: Request, exc: Exception) -> JSONResponse:
-    if isinstance(exc, psycopg.OperationalError):
+    assert isinstance(exc, psycopg.Error)
+    metrics.database_error(exc.sqlstate)
+    if isinstance(exc, psycopg.OperationalError):  # a lost connection, a cancelled statement
         log.warning("database unreachable: %s", exc)
         recheck_soon(request.app.state)
         return database_unavailable()
-    assert isinstance(exc, psycopg.Error)
     code = status_for_sqlstate(exc.sqlstate)
     if code >= 500:
         log.error(
@@ -71,17 +76,26 @@ async def database_error(request: Request, exc: Exception) -> JSONResponse:
     detail = DETAIL_BY_SQLSTATE.get(exc.sqlstate or "") or exc.diag.message_primary or "Refused"
     if code == status.HTTP_401_UNAUTHORIZED:  # app.begin_request refused the credentials
         await audit.record_refusal(request, "token_rejected")
-        return JSONResponse({"detail": detail}, code, headers={"WWW-Authenticate": "Bearer"})
-    return JSONResponse({"detail": detail}, code)
+        return error_response(code, detail, headers={"WWW-Authenticate": "Bearer"})
+    return error_response(code, detail)
 
 
 async def pool_timeout(request: Request, exc: Exception) -> JSONResponse:
     log.warning("no database connection within the pool timeout: %s", exc)
+    metrics.POOL_TIMEOUTS.inc()
+    request.app.state.availability.suspect()
+    return database_unavailable()
+
+
+async def known_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The database is known to be down: answered at once, and not logged per request (the
+    availability probe logs each of its attempts)."""
     return database_unavailable()
 
 
 async def hashing_busy(request: Request, exc: Exception) -> JSONResponse:
     log.warning("password hashing queue full: %s %s refused", request.method, request.url.path)
+    metrics.HASH_BUSY.inc()
     return too_busy()
 
 
@@ -89,10 +103,12 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
     if any(error.get("type") == "json_invalid" for error in errors):
-        return JSONResponse({"detail": "Malformed JSON body"}, status.HTTP_400_BAD_REQUEST)
+        return error_response(status.HTTP_400_BAD_REQUEST, "Malformed JSON body")
     # The submitted values are not echoed back: they may be large, or secret.
     detail = [{"type": e["type"], "loc": e["loc"], "msg": e["msg"]} for e in errors]
-    return JSONResponse({"detail": jsonable_encoder(detail)}, status.HTTP_422_UNPROCESSABLE_CONTENT)
+    if request.app.state.settings.validation_detail == "message":  # for frontends that show it
+        return error_response(status.HTTP_422_UNPROCESSABLE_CONTENT, readable(detail))
+    return error_response(status.HTTP_422_UNPROCESSABLE_CONTENT, jsonable_encoder(detail))
 
 
 async def http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -100,8 +116,8 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 400 and isinstance(exc.__cause__, ValueError | RecursionError):
         # FastAPI's own answer to a body its JSON parser could not read at all (invalid UTF-8,
         # nesting past the parser's depth): the same words as for any malformed JSON.
-        return JSONResponse({"detail": "Malformed JSON body"}, status.HTTP_400_BAD_REQUEST)
-    return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+        return error_response(status.HTTP_400_BAD_REQUEST, "Malformed JSON body")
+    return error_response(exc.status_code, exc.detail, headers=exc.headers)
 
 
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
@@ -112,6 +128,7 @@ async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(psycopg.Error, database_error)
     app.add_exception_handler(PoolTimeout, pool_timeout)
+    app.add_exception_handler(DatabaseUnavailableError, known_unavailable)
     app.add_exception_handler(accounts.HashingBusyError, hashing_busy)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)

@@ -1,4 +1,4 @@
-"""The forms the task routes answer under, brought to the one FastAPI routes.
+"""The forms the routes answer under, brought to the one FastAPI routes.
 
 The canonical form is `/api/tasks[/{task_id}[/toggle]]`, the only one registered and documented.
 Frontends also call:
@@ -7,6 +7,11 @@ Frontends also call:
   (scope["state"]["path_user_id"]), and app.begin_request answers 403 unless it is the caller's;
 - `.../complete` for `.../toggle`, under every form;
 - any of these with one trailing slash.
+
+The built-in accounts answer under the names other backends give them: `/api/auth/register`
+is `/api/auth/signup`, `/api/auth/login` is `/api/auth/signin` (AUTH_ALIASES); the bodies those
+frontends send are taken by the models (api.models.SignUp, SignIn) and by the sign-in form
+reader (api.routes.auth).
 
 Rewriting the path at the edge keeps the route table at one entry per route: FastAPI spends CPU
 on every route it tries and skips, so registering each route four times would cost every
@@ -18,9 +23,10 @@ from starlette.types import Scope
 
 CANONICAL = "/api/tasks"
 ALIASES = (CANONICAL, "/tasks")
+AUTH_ALIASES = {"/api/auth/register": "/api/auth/signup", "/api/auth/login": "/api/auth/signin"}
 
 
-def canonical_task_path(scope: Scope) -> None:
+def canonical_path(scope: Scope) -> None:
     """Rewrites scope["path"] to the canonical form when it is one of the others."""
     path: str = scope["path"]
     root: str = scope.get("root_path", "")
@@ -31,6 +37,9 @@ def canonical_task_path(scope: Scope) -> None:
         root, route = "", path
     found = task_route(route)
     if found is None:
+        alias = AUTH_ALIASES.get(route)
+        if alias is not None:
+            scope["path"] = root + alias
         return
     canonical, user_id = found
     if user_id is not None:

@@ -37,6 +37,8 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
 
+from api.web.error_body import error_body
+
 # A refused connection's further bytes are read and dropped for this long, or up to this much.
 LINGER_SECONDS = 2.0
 LINGER_BYTES = 1024 * 1024
@@ -104,6 +106,14 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         super().connection_lost(exc)
         self.stop_timers()
+
+    def shutdown(self) -> None:
+        """uvicorn is stopping (SIGTERM, Ctrl-C): the app's deadline starts now
+        (api/web/shutdown.py, which the lifespan puts in the state it shares with us)."""
+        shutdown = self.app_state.get("shutdown")
+        if shutdown is not None:
+            shutdown.begin()
+        super().shutdown()
 
     def stop_timers(self) -> None:
         self._unset_keepalive_if_required()  # uvicorn leaves it armed when the peer resets
@@ -191,7 +201,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         if self.cycle is not None and not self.cycle.response_complete:
             self.transport.close()
             return
-        body = json.dumps({"detail": detail}, separators=(",", ":")).encode()
+        body = json.dumps(error_body(detail), separators=(",", ":")).encode()
         content = [STATUS_LINE[431]]
         for name, value in self.server_state.default_headers:
             content.extend([name, b": ", value, b"\r\n"])

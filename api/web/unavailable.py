@@ -8,11 +8,13 @@ retry at once, and clients back off from repeated 503s on their own (README, "Er
 
 from starlette.responses import JSONResponse
 
+from api.web.error_body import error_response
+
 RETRY_AFTER_SECONDS = 1
 
 
 def service_unavailable(detail: str) -> JSONResponse:
-    return JSONResponse({"detail": detail}, 503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    return error_response(503, detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 def too_busy() -> JSONResponse:

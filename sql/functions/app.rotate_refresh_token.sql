@@ -4,8 +4,10 @@
 --   reused   the token was already rotated: treated as theft, the whole family is revoked;
 --   revoked, expired, unknown: refused, nothing changes.
 -- It reports rather than raises, so that a revocation commits even though the caller gets 401.
+-- The access token issued with the new refresh token is remembered (app.issue_refresh_token).
 create or replace function app.rotate_refresh_token(
-  old_hash bytea, new_hash bytea, expires_at timestamptz
+  old_hash bytea, new_hash bytea, expires_at timestamptz,
+  access_token_id uuid, access_expires_at timestamptz
 ) returns table (outcome text, user_id text, family_id uuid)
 language plpgsql volatile security definer
 set search_path = ''
@@ -29,15 +31,17 @@ begin
   else
     update app_private.refresh_tokens as r set used_at = pg_catalog.now()
      where r.id = presented.id;
-    insert into app_private.refresh_tokens (family_id, user_id, token_hash, expires_at)
+    insert into app_private.refresh_tokens
+      (family_id, user_id, token_hash, expires_at, access_token_id, access_expires_at)
     values (presented.family_id, presented.user_id, rotate_refresh_token.new_hash,
-            rotate_refresh_token.expires_at);
+            rotate_refresh_token.expires_at, rotate_refresh_token.access_token_id,
+            rotate_refresh_token.access_expires_at);
     return query select 'ok', presented.user_id, presented.family_id;
   end if;
 end
 $$;
 
-comment on function app.rotate_refresh_token(bytea, bytea, timestamptz) is
+comment on function app.rotate_refresh_token(bytea, bytea, timestamptz, uuid, timestamptz) is
   'Rotates a refresh token; a reused one revokes its family. Reports the outcome.';
-revoke all on function app.rotate_refresh_token(bytea, bytea, timestamptz) from public;
-grant execute on function app.rotate_refresh_token(bytea, bytea, timestamptz) to app_user;
+revoke all on function app.rotate_refresh_token(bytea, bytea, timestamptz, uuid, timestamptz) from public;
+grant execute on function app.rotate_refresh_token(bytea, bytea, timestamptz, uuid, timestamptz) to app_user;

@@ -13,6 +13,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from api.identity import accounts
+from tests.utils.errors import error_json
 from tests.utils.tokens import SECRET
 
 PASSWORD = "correct horse battery"
@@ -43,7 +44,14 @@ async def test_sign_up_returns_the_user_and_working_tokens(client: httpx.AsyncCl
     response = await sign_up(client, "  Ada@Example.COM ".strip())
     assert response.status_code == 201, response.text
     body = response.json()
-    assert set(body) == {"user", "access_token", "refresh_token", "token_type", "expires_in"}
+    assert set(body) == {
+        "user",
+        "access_token",
+        "refresh_token",
+        "token_type",
+        "expires_in",
+        "token",
+    }
     assert body["token_type"] == "bearer"
     assert body["expires_in"] == 15 * 60
     user = body["user"]
@@ -55,7 +63,7 @@ async def test_sign_up_returns_the_user_and_working_tokens(client: httpx.AsyncCl
     assert claims["exp"] - claims["iat"] == 15 * 60
     me = await client.get("/api/auth/me", headers=bearer(body["access_token"]))
     assert me.status_code == 200
-    assert me.json() == user
+    assert me.json() == {**user, "user": user}
     task = await client.post(
         "/api/tasks", json={"title": "mine"}, headers=bearer(body["access_token"])
     )
@@ -98,7 +106,7 @@ async def test_a_duplicate_email_is_409_whatever_its_case(client: httpx.AsyncCli
     assert (await sign_up(client, "ada@example.com")).status_code == 201
     again = await sign_up(client, "ADA@example.com")
     assert again.status_code == 409
-    assert again.json() == {"detail": "Email already registered"}
+    assert again.json() == error_json("Email already registered")
 
 
 async def test_racing_sign_ups_for_one_email_make_one_account(
@@ -119,7 +127,7 @@ async def test_sign_in_is_case_insensitive_and_fails_alike(client: httpx.AsyncCl
     unknown_email = await sign_in(client, "nobody@example.com")
     for response in (wrong_password, unknown_email):
         assert response.status_code == 401
-        assert response.json() == {"detail": "Invalid email or password"}
+        assert response.json() == error_json("Invalid email or password")
         assert response.headers["www-authenticate"] == "Bearer"
 
 
@@ -146,7 +154,7 @@ async def test_refresh_rotates_and_a_reused_token_revokes_the_family(
 async def test_an_unknown_refresh_token_is_401(client: httpx.AsyncClient) -> None:
     response = await client.post("/api/auth/refresh", json={"refresh_token": "made-up"})
     assert response.status_code == 401
-    assert response.json() == {"detail": "Invalid refresh token"}
+    assert response.json() == error_json("Invalid refresh token")
 
 
 async def test_sign_out_revokes_this_session_only(client: httpx.AsyncClient) -> None:
@@ -161,7 +169,7 @@ async def test_sign_out_revokes_this_session_only(client: httpx.AsyncClient) -> 
     assert out.json() == {"detail": "Signed out"}
     after = await client.get("/api/tasks", headers=bearer(one["access_token"]))
     assert after.status_code == 401
-    assert after.json() == {"detail": "Token has been revoked"}
+    assert after.json() == error_json("Token has been revoked")
     assert after.headers["www-authenticate"] == "Bearer"
     refreshed = await client.post("/api/auth/refresh", json={"refresh_token": one["refresh_token"]})
     assert refreshed.status_code == 401

@@ -9,6 +9,7 @@ import jwt
 import psycopg
 import pytest
 
+from tests.utils.errors import error_json
 from tests.utils.tokens import SECRET, auth, make_token
 
 
@@ -22,7 +23,7 @@ def unsigned(payload: dict) -> str:
 
 def assert_401(response: httpx.Response, detail: str = "Invalid token") -> None:
     assert response.status_code == 401, response.text
-    assert response.json() == {"detail": detail}
+    assert response.json() == error_json(detail)
     assert response.headers["www-authenticate"] == "Bearer"
 
 

@@ -17,6 +17,7 @@ from tests.test_better_auth_jwks import (  # the key set and the forgeries are s
     mint,
     server,
 )
+from tests.utils.errors import error_json
 
 __all__ = ["keys", "server"]  # fixtures, used by name
 
@@ -56,4 +57,4 @@ async def test_an_expired_token_says_so_over_http(
     token = mint(keys["EdDSA"], claims_for(server.base_url, exp=1_000_000_000))
     response = await jwks_client.get("/api/tasks", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
-    assert response.json() == {"detail": "Token has expired"}
+    assert response.json() == error_json("Token has expired")

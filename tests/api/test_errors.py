@@ -6,6 +6,7 @@ import httpx
 import psycopg
 import pytest
 
+from tests.utils.errors import error_json
 from tests.utils.tokens import auth
 
 ALICE = auth("alice")
@@ -22,7 +23,7 @@ async def test_malformed_json_is_400(client: httpx.AsyncClient) -> None:
         headers={**ALICE, "Content-Type": "application/json"},
     )
     assert response.status_code == 400
-    assert response.json() == {"detail": "Malformed JSON body"}
+    assert response.json() == error_json("Malformed JSON body")
     assert await tasks_of(client) == []
 
 
@@ -31,7 +32,7 @@ async def test_a_body_that_is_not_json_is_415(client: httpx.AsyncClient, content
     headers = {**ALICE, "Content-Type": content_type} if content_type else ALICE
     response = await client.post("/api/tasks", content=b'{"title": "x"}', headers=headers)
     assert response.status_code == 415
-    assert response.json() == {"detail": "Request body must be application/json"}
+    assert response.json() == error_json("Request body must be application/json")
     assert await tasks_of(client) == []
 
 
@@ -116,13 +117,13 @@ async def test_a_body_too_large_is_413(client: httpx.AsyncClient) -> None:
 async def test_an_unknown_route_is_a_json_404(client: httpx.AsyncClient) -> None:
     response = await client.get("/api/nothing-here", headers=ALICE)
     assert response.status_code == 404
-    assert response.json() == {"detail": "Not Found"}
+    assert response.json() == error_json("Not Found")
 
 
 async def test_a_wrong_method_is_a_json_405(client: httpx.AsyncClient) -> None:
     response = await client.post("/api/tasks/1", json={"title": "x"}, headers=ALICE)
     assert response.status_code == 405
-    assert response.json() == {"detail": "Method Not Allowed"}
+    assert response.json() == error_json("Method Not Allowed")
     assert "allow" in response.headers
 
 
@@ -133,7 +134,7 @@ async def test_an_unexpected_database_error_is_a_bare_500(
     conn.execute("drop function app.begin_request(app.request_context) cascade")
     response = await client.get("/api/tasks", headers=ALICE)
     assert response.status_code == 500
-    assert response.json() == {"detail": "Internal server error"}
+    assert response.json() == error_json("Internal server error")
     for leak in ("begin_request", "select", "Traceback", "psycopg", "app."):
         assert leak not in response.text
 
@@ -144,7 +145,7 @@ async def test_a_refusal_by_the_database_is_403_with_its_message(
     conn.execute("revoke insert on app.tasks from app_user")
     response = await client.post("/api/tasks", json={"title": "x"}, headers=ALICE)
     assert response.status_code == 403
-    assert response.json() == {"detail": "permission denied for table tasks"}
+    assert response.json() == error_json("permission denied for table tasks")
 
 
 async def test_a_streamed_body_too_large_is_413(client: httpx.AsyncClient) -> None:
@@ -158,7 +159,7 @@ async def test_a_streamed_body_too_large_is_413(client: httpx.AsyncClient) -> No
         "/api/tasks", content=chunks(), headers={**ALICE, "Content-Type": "application/json"}
     )
     assert response.status_code == 413
-    assert response.json() == {"detail": "Request body is larger than 65536 bytes"}
+    assert response.json() == error_json("Request body is larger than 65536 bytes")
     assert await tasks_of(client) == []
 
 

@@ -9,6 +9,7 @@ import httpx
 import psycopg
 import pytest
 
+from tests.utils.errors import error_json
 from tests.utils.tokens import auth
 
 ALICE = auth("alice")
@@ -75,7 +76,7 @@ async def test_bad_task_bodies_are_4xx_and_write_nothing(
 async def test_invalid_utf8_is_malformed_json(client: httpx.AsyncClient) -> None:
     body = BODIES["invalid UTF-8"]
     response = await client.post("/api/tasks", content=body, headers={**ALICE, **JSON})
-    assert (response.status_code, response.json()) == (400, {"detail": "Malformed JSON body"})
+    assert (response.status_code, response.json()) == (400, error_json("Malformed JSON body"))
 
 
 @pytest.mark.parametrize("credential", ["junk", "a.b.c", "x" * 100_000])

@@ -15,6 +15,7 @@ import pytest
 from api.identity import accounts
 from api.main import MAX_BODY_BYTES, create_app
 from tests.conftest import app_settings, http_client
+from tests.utils.errors import error_json
 from tests.utils.tokens import auth
 
 ALICE = auth("alice")
@@ -53,7 +54,7 @@ async def test_a_request_past_the_limit_gets_a_503_with_the_usual_headers(
             "/api/tasks", headers={**ALICE, "Origin": ORIGIN, "X-Request-ID": "overload-1"}
         )
         assert busy.status_code == 503
-        assert busy.json() == {"detail": "Too busy, retry later"}
+        assert busy.json() == error_json("Too busy, retry later")
         assert busy.headers["retry-after"] == "1"
         assert busy.headers["access-control-allow-origin"] == ORIGIN
         assert busy.headers["x-request-id"] == "overload-1"
@@ -76,7 +77,7 @@ async def test_by_default_a_process_admits_as_many_requests_as_it_has_connection
         async with place_held(client, conn) as holder:
             busy = await client.get("/api/tasks", headers=ALICE)
             assert busy.status_code == 503
-            assert busy.json() == {"detail": "Too busy, retry later"}
+            assert busy.json() == error_json("Too busy, retry later")
             assert busy.headers["retry-after"] == "1"
         assert (await asyncio.wait_for(holder, 5)).status_code == 200
 
@@ -137,7 +138,7 @@ async def test_a_sign_in_past_the_hashing_queue_gets_a_503(
         await asyncio.sleep(0.2)  # waiting for a hashing thread: the queue is full
         refused = await asyncio.wait_for(one_place.post("/api/auth/signin", json=wrong), 0.4)
         assert refused.status_code == 503
-        assert refused.json() == {"detail": "Too busy, retry later"}
+        assert refused.json() == error_json("Too busy, retry later")
         assert refused.headers["retry-after"] == "1"
     assert (await asyncio.wait_for(first, 5)).status_code == 401
     assert accounts.queue.size == 0

@@ -111,3 +111,31 @@ def test_an_owner_that_creates_app_user_itself_can_serve_as_it() -> None:
                     conn.execute(REQUEST_CONTEXT, user_context("bob"))
                     assert conn.execute("select count(*) from app.tasks").fetchone() == (0,)
                     assert conn.execute("select current_user").fetchone() == ("app_user",)
+
+
+async def test_the_owner_login_exports_erases_and_purges(
+    owner_client: httpx.AsyncClient, owner_url: str
+) -> None:
+    """Export, erasure and purge read and change rows under forced row-level security, as an
+    owner that is no superuser: they work through its app_user membership, for the caller only."""
+    for who in ("alice", "bob"):
+        await owner_client.post("/api/tasks", json={"title": f"{who}'s"}, headers=auth(who))
+    export = await owner_client.get("/api/account/export", headers=auth())
+    assert export.status_code == 200
+    assert [task["title"] for task in export.json()["tasks"]] == ["alice's"]
+    erased = await owner_client.delete("/api/account", headers=auth())
+    assert erased.status_code == 204, erased.text
+    assert (await owner_client.get("/api/tasks", headers=auth("bob"))).json()[0]["title"] == "bob's"
+    with psycopg.connect(owner_url, autocommit=True) as conn:
+        conn.execute(
+            "insert into app.audit_events (event, created_at)"
+            " values ('token_rejected', now() - interval '2 days')"
+        )
+        purged = conn.execute(
+            "select purged_rows from app_private.purge_expired('1 day', '1 day', '1 day')"
+            " where purged_from = 'app.audit_events'"
+        ).fetchone()
+        assert purged == (1,)
+    with psycopg.connect(owner_url, autocommit=True) as conn, conn.transaction():
+        conn.execute(REQUEST_CONTEXT, user_context("bob"))
+        assert conn.execute("select count(*) from app.tasks").fetchone() == (1,)

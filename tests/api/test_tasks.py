@@ -6,6 +6,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.utils.errors import error_json
 from tests.utils.tokens import auth
 
 ALICE = auth("alice")
@@ -94,7 +95,7 @@ async def test_another_users_task_is_not_found_for_every_method(
     ]
     for response in answers:
         assert response.status_code == 404, response.request
-        assert response.json() == {"detail": "Task not found"}
+        assert response.json() == error_json("Task not found")
         assert "bob" not in response.text
     still = (await client.get(url, headers=BOB)).json()
     assert still == task
@@ -110,7 +111,7 @@ async def test_an_id_that_cannot_be_a_task_is_422(client: httpx.AsyncClient, tas
 async def test_a_missing_task_is_404(client: httpx.AsyncClient) -> None:
     response = await client.get("/api/tasks/9223372036854775807", headers=ALICE)
     assert response.status_code == 404
-    assert response.json() == {"detail": "Task not found"}
+    assert response.json() == error_json("Task not found")
 
 
 async def test_put_replaces_every_field_and_bumps_the_version(client: httpx.AsyncClient) -> None:

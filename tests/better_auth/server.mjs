@@ -1,7 +1,8 @@
 // A real Better Auth server for the Python tests (tests/utils/better_auth.py starts it).
 //
 // Environment: DATABASE_URL (a PostgreSQL URL; node-postgres also reads ?host=/socket/dir),
-// BETTER_AUTH_SECRET, BETTER_AUTH_URL (e.g. http://127.0.0.1:PORT), PORT.
+// BETTER_AUTH_SECRET, BETTER_AUTH_URL (e.g. http://127.0.0.1:PORT), PORT; COOKIE_CACHE=jwt
+// turns on the session cookie cache as a JWT (the better-auth.session_data cookie).
 // It creates Better Auth's tables in DATABASE_URL's database (public schema), then listens on
 // 127.0.0.1:PORT and prints one line "listening <url>". SIGTERM/SIGINT stop it cleanly.
 
@@ -38,6 +39,9 @@ const options = {
   telemetry: { enabled: false },
   rateLimit: { enabled: false }, // tests sign up many users from one address
 };
+if (process.env.COOKIE_CACHE === "jwt") {
+  options.session = { cookieCache: { enabled: true, strategy: "jwt" } };
+}
 
 const { runMigrations } = await getMigrations(options);
 await runMigrations();

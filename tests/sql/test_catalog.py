@@ -14,6 +14,14 @@ UNSCOPED_POLICIES = {
     # The audit trail is append-only for the request role: it may add events (sign-in failures
     # happen before anyone is known) and has no select grant, so it can read none back.
     ("app", "audit_events", "insert_any"),
+    # What the owner acts under, through its app_user membership, in the two functions that may
+    # change the trail: app.erase_account (its update writes a pseudonym, not the current user)
+    # and app_private.purge_expired (its delete names a cutoff, no user), and the rows those
+    # statements must see while they run. The request role has no select, update or delete
+    # grant on the table, and the guard trigger allows only those two changes.
+    ("app", "audit_events", "erase_own"),
+    ("app", "audit_events", "purge_expired"),
+    ("app", "audit_events", "select_maintained"),
 }
 
 # Security definer functions the request role may call, each reviewed: what it does for whom.
@@ -22,7 +30,11 @@ REVIEWED_SECURITY_DEFINER = {
     "app.auth_succeeded": "clears an email's failure count after a sign-in",
     "app.auth_wait_seconds": "how long an email or address must wait; reads counts only",
     "app.credentials_for": "the password hash of one email, for sign-in to verify",
+    "app.erase_account": "erases the current user's own data; pseudonymises their audit events",
     "app.issue_refresh_token": "stores a new refresh token hash for the user sign-in verified",
+    "app.own_account": "the current user's own email and password hash, to confirm erasure",
+    "app.own_audit_events": "the current user's own audit events, for the export",
+    "app.own_sessions": "the current user's own live refresh families, without hashes",
     "app.rotate_refresh_token": "swaps a refresh token the caller holds for a new one",
     "app.set_password_hash": "rehashes the password of the user sign-in verified",
     "app.sign_out": "revokes the caller's own token and refresh family",

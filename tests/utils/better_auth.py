@@ -62,6 +62,19 @@ class BetterAuth:
             assert response.status_code == 200, f"token: {response.status_code} {response.text}"
             return SignedUp(user_id, session_token, response.json()["token"])
 
+    def session_data_cookie(self, email: str, password: str) -> str:
+        """Signs in and returns the `better-auth.session_data` cookie: with COOKIE_CACHE=jwt
+        (better_auth_server(cookie_cache="jwt")), an HS256 JWT of `{session, user}` under the
+        secret, which frontends send as their bearer token."""
+        with httpx.Client(base_url=self.base_url, timeout=HTTP_TIMEOUT) as http:
+            response = http.post(
+                "/api/auth/sign-in/email", json={"email": email, "password": password}
+            )
+            assert response.status_code == 200, f"sign-in: {response.status_code} {response.text}"
+            cookie = response.cookies.get("better-auth.session_data")
+            assert cookie, f"sign-in set no session_data cookie: {dict(response.headers)}"
+            return cookie
+
 
 def _tool(name: str) -> str:
     path = shutil.which(name)
@@ -154,9 +167,12 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def better_auth_server(database_url: str, secret: str) -> Iterator[BetterAuth]:
+def better_auth_server(
+    database_url: str, secret: str, *, cookie_cache: str | None = None
+) -> Iterator[BetterAuth]:
     """Better Auth on 127.0.0.1 with its tables in `database_url`'s database (public schema),
-    email and password sign-up, and the jwt and bearer plugins. Stopped on exit."""
+    email and password sign-up, and the jwt and bearer plugins; `cookie_cache="jwt"` adds the
+    session cookie cache as a JWT. Stopped on exit."""
     node = _tool("node")
     ensure_node_modules()
     for _attempt in range(3):  # a port picked free can be taken before node binds it
@@ -168,6 +184,7 @@ def better_auth_server(database_url: str, secret: str) -> Iterator[BetterAuth]:
             "BETTER_AUTH_SECRET": secret,
             "BETTER_AUTH_URL": base_url,
             "PORT": str(port),
+            **({"COOKIE_CACHE": cookie_cache} if cookie_cache else {}),
         }
         with tempfile.TemporaryFile() as log:
             process = subprocess.Popen(

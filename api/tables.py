@@ -1,0 +1,69 @@
+"""The schema as SQLModel table models: app.users and app.tasks, column by column.
+
+Migrations own the DDL (sql/migrations): these models never create, alter or drop anything,
+and nothing calls `SQLModel.metadata.create_all`. tests/sql/test_tables.py compares each model
+with the migrated database (name, type, nullability, length limit, default), so a migration
+that adds or changes a column fails there until the model says the same. A column's length
+limit is a check constraint in the database (`char_length(x) <= n`) and `max_length` here.
+
+For code where an ORM mapping helps and speed does not matter, such as the account export;
+never on the request path of the task routes, which run one SQL function each.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, Column, Computed, DateTime, Identity, Integer, Text
+from sqlalchemy import text as sql
+from sqlmodel import Field, SQLModel
+
+NOW = sql("now()")
+
+
+def timestamp() -> Column[datetime]:
+    return Column(DateTime(timezone=True), nullable=False, server_default=NOW)
+
+
+class User(SQLModel, table=True):
+    """One row per user that has called the API (app.begin_request creates it)."""
+
+    __tablename__ = "users"
+    __table_args__ = {"schema": "app"}
+
+    id: str = Field(sa_column=Column(Text, primary_key=True), max_length=255)
+    email: str | None = Field(default=None, sa_column=Column(Text), max_length=320)
+    name: str | None = Field(default=None, sa_column=Column(Text), max_length=200)
+    created_at: datetime = Field(sa_column=timestamp())
+    updated_at: datetime = Field(sa_column=timestamp())
+
+
+class Task(SQLModel, table=True):
+    """A user's to-do item. `public_json` is what the API sends, kept by PostgreSQL."""
+
+    __tablename__ = "tasks"
+    __table_args__ = {"schema": "app"}
+
+    id: int = Field(sa_column=Column(BigInteger, Identity(always=True), primary_key=True))
+    user_id: str = Field(
+        sa_column=Column(
+            Text,
+            nullable=False,
+            server_default=sql("NULLIF(current_setting('app.user_id'::text, true), ''::text)"),
+        )
+    )
+    title: str = Field(sa_column=Column(Text, nullable=False), max_length=200)
+    description: str | None = Field(default=None, sa_column=Column(Text), max_length=2000)
+    completed: bool = Field(sa_column=Column(Boolean, nullable=False, server_default=sql("false")))
+    version: int = Field(sa_column=Column(Integer, nullable=False, server_default=sql("1")))
+    created_at: datetime = Field(sa_column=timestamp())
+    updated_at: datetime = Field(sa_column=timestamp())
+    public_json: str = Field(
+        sa_column=Column(
+            Text,
+            Computed(
+                "app.task_public_json(id, title, description, completed, user_id, version,"
+                " created_at, updated_at)",
+                persisted=True,
+            ),
+            nullable=False,
+        )
+    )

@@ -1,0 +1,53 @@
+-- Retention: deletes what is kept no longer than needed (how-to/privacy.md), and says how many
+-- rows went from each table. `todo-api purge` runs it with the configured periods; so can cron
+-- or pg_cron, as a role that owns the tables:
+--   select * from app_private.purge_expired(interval '180 days', interval '7 days', interval '1 day');
+-- Each table is one statement below, of the same shape; a table that needs purging is one more.
+create or replace function app_private.purge_expired(
+  audit_events_after interval,    -- age of an audit event
+  expired_tokens_after interval,  -- time since a refresh family's last token expired
+  rate_limits_after interval      -- age of a sign-in failure window (never less than its 15 minutes)
+) returns table (purged_from text, purged_rows bigint)
+language plpgsql volatile
+set search_path = ''
+as $$
+declare
+  audit_cutoff timestamptz := pg_catalog.now() - purge_expired.audit_events_after;
+begin
+  -- The audit trail is append-only but for this (app_private.tg_audit_events__guard): rows
+  -- older than the cutoff this transaction names may go, for as long as it names one.
+  perform pg_catalog.set_config('app.audit_purge_before', audit_cutoff::text, true);
+  return query with gone as (
+    delete from app.audit_events as e where e.created_at < audit_cutoff returning 1)
+    select 'app.audit_events', pg_catalog.count(*) from gone;
+  perform pg_catalog.set_config('app.audit_purge_before', '', true);
+
+  -- A whole family at a time, once its newest token has expired: while one token of a family
+  -- lives, its used ones must stay to tell a reuse (app.rotate_refresh_token).
+  return query with gone as (
+    delete from app_private.refresh_tokens as r
+     where r.family_id in (
+       select t.family_id from app_private.refresh_tokens as t
+        group by t.family_id
+       having pg_catalog.max(t.expires_at) < pg_catalog.now() - purge_expired.expired_tokens_after)
+    returning 1)
+    select 'app_private.refresh_tokens', pg_catalog.count(*) from gone;
+
+  -- A revocation outlives its token for nothing: an expired token is refused anyway.
+  return query with gone as (
+    delete from app_private.revoked_access_tokens as r
+     where r.expires_at < pg_catalog.now() returning 1)
+    select 'app_private.revoked_access_tokens', pg_catalog.count(*) from gone;
+
+  return query with gone as (
+    delete from app_private.auth_failures as f
+     where f.window_started_at < pg_catalog.now()
+           - greatest(purge_expired.rate_limits_after, interval '15 minutes')
+    returning 1)
+    select 'app_private.auth_failures', pg_catalog.count(*) from gone;
+end
+$$;
+
+comment on function app_private.purge_expired(interval, interval, interval) is
+  'Deletes audit events, refresh families, revocations and rate-limit rows past retention.';
+revoke all on function app_private.purge_expired(interval, interval, interval) from public;
