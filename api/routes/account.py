@@ -17,7 +17,7 @@ from api.deps import JSON, Db
 from api.identity import accounts, audit
 from api.models import AccountErasure
 from api.routes.auth import CALLER_ERRORS, FAILED, RATE_LIMITED, too_many, wait_seconds
-from api.routes.responses import UNAVAILABLE, error
+from api.routes.responses import BODY_ERRORS, UNAVAILABLE, error
 
 OWN_ACCOUNT = "select email, password_hash from app.own_account()"
 ERASE = (
@@ -115,6 +115,7 @@ async def own_account(conn: AsyncConnection) -> tuple[str, str] | None:
     status_code=status.HTTP_204_NO_CONTENT,
     responses={
         **CALLER_ERRORS,
+        **BODY_ERRORS,
         **RATE_LIMITED,
         **error(status.HTTP_403_FORBIDDEN, "A built-in account's password is missing or wrong"),
         **error(status.HTTP_404_NOT_FOUND, "Nothing is stored for this caller (already erased)"),
