@@ -31,7 +31,8 @@ async def test_openapi_documents_auth_routes_and_errors(client: httpx.AsyncClien
     assert set(paths) == {
         "/", "/healthz", "/readyz", "/api/tasks", "/api/tasks/{task_id}",
         "/api/tasks/{task_id}/toggle", "/api/auth/signup", "/api/auth/signin",
-        "/api/auth/refresh", "/api/auth/signout", "/api/auth/me",
+        "/api/auth/refresh", "/api/auth/signout", "/api/auth/me", "/api/account",
+        "/api/account/export",
     }  # fmt: skip
     expected = {
         ("get", "/api/tasks"): {"200", "401", "503"},
