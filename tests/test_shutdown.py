@@ -14,7 +14,6 @@ import pytest
 from tests.utils.service import Service, service
 from tests.utils.tokens import auth
 
-ALICE = auth("alice")
 DEADLINE = 2.0  # SHUTDOWN_TIMEOUT for these tests
 TOGGLES = 4
 
@@ -43,12 +42,12 @@ async def toggles_during_sigterm(
     signalled = 0.0
 
     async def toggle(client: httpx.AsyncClient, task: int) -> httpx.Response:
-        answer = await client.patch(f"/api/tasks/{task}/toggle", headers=ALICE)
+        answer = await client.patch(f"/api/tasks/{task}/toggle", headers=auth())
         came.append(time.monotonic() - signalled)
         return answer
 
     async with httpx.AsyncClient(base_url=running.base, timeout=30) as client:
-        created = await client.post("/api/tasks", json={"title": "slow"}, headers=ALICE)
+        created = await client.post("/api/tasks", json={"title": "slow"}, headers=auth())
         task = created.json()["id"]
         with psycopg.connect(database_url) as locker:
             locker.execute("select from app.tasks where id = %s for update", (task,))

@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from tests.api.test_accounts import PASSWORD, bearer, sign_in, sign_up
+from tests.utils.errors import error_json
 from tests.utils.residue import tables_mentioning
 from tests.utils.tokens import auth
 
@@ -107,7 +108,7 @@ async def test_erasing_a_built_in_account_leaves_nothing_of_it_anywhere(
 
     assert (await erase(client, bearer(token))).status_code == 403  # no password
     wrong = await erase(client, bearer(token), "not the password")
-    assert (wrong.status_code, wrong.json()["detail"]) == (403, "Wrong password")
+    assert (wrong.status_code, wrong.json()) == (403, error_json("Wrong password"))
     erased = await erase(client, bearer(token), PASSWORD)
     assert erased.status_code == 204, erased.text
 
@@ -146,7 +147,7 @@ async def test_a_token_only_caller_erases_what_this_service_holds_and_a_second_c
     assert tables_mentioning(conn, "alice-7c1e", "alice@example.com", "Alice Liddell") == {}
     again = await erase(client, alice)
     assert again.status_code == 404
-    assert again.json()["detail"] == "Nothing is stored for this account"
+    assert again.json() == error_json("Nothing is stored for this account")
     assert tables_mentioning(conn, "alice-7c1e") == {}  # the 404 left no row behind either
     assert [t["title"] for t in (await client.get("/api/tasks", headers=auth("bob"))).json()] == [
         "bob's"

@@ -10,8 +10,6 @@ import psycopg
 
 from tests.utils.tokens import auth
 
-ALICE = auth("alice")
-
 
 def terminate_service_backends(conn: psycopg.Connection, waiting_on: str | None = None) -> int:
     """Ends the service's backends in this test's database (all of them, or those whose query
@@ -44,12 +42,12 @@ def wait_for_lock_waiter(conn: psycopg.Connection, query: str, seconds: float = 
 async def test_idle_connections_ended_by_the_server_are_replaced(
     client: httpx.AsyncClient, conn: psycopg.Connection
 ) -> None:
-    await asyncio.gather(*(client.get("/api/tasks", headers=ALICE) for _ in range(4)))
+    await asyncio.gather(*(client.get("/api/tasks", headers=auth()) for _ in range(4)))
     assert terminate_service_backends(conn) >= 2  # the pool's idle connections
     await asyncio.sleep(0.05)  # the goodbyes arrive on their sockets
 
-    answers = [await client.get("/api/tasks", headers=ALICE) for _ in range(3)]
-    created = await client.post("/api/tasks", json={"title": "once"}, headers=ALICE)
+    answers = [await client.get("/api/tasks", headers=auth()) for _ in range(3)]
+    created = await client.post("/api/tasks", json={"title": "once"}, headers=auth())
     assert [r.status_code for r in answers] == [200, 200, 200]
     assert created.status_code == 201, created.text
     assert conn.execute("select title from app.tasks").fetchall() == [("once",)]
@@ -58,10 +56,10 @@ async def test_idle_connections_ended_by_the_server_are_replaced(
 async def test_a_read_whose_connection_is_lost_runs_again(
     client: httpx.AsyncClient, conn: psycopg.Connection
 ) -> None:
-    await client.post("/api/tasks", json={"title": "kept"}, headers=ALICE)
+    await client.post("/api/tasks", json={"title": "kept"}, headers=auth())
     with conn.transaction():
         conn.execute("lock table app.tasks in access exclusive mode")
-        reading = asyncio.create_task(client.get("/api/tasks", headers=ALICE))
+        reading = asyncio.create_task(client.get("/api/tasks", headers=auth()))
         await asyncio.to_thread(wait_for_lock_waiter, conn, "list_tasks")
         assert terminate_service_backends(conn, waiting_on="list_tasks") == 1
         # the read runs again, and waits for the lock once more
@@ -77,7 +75,7 @@ async def test_a_write_whose_connection_is_lost_is_not_run_again(
     with conn.transaction():
         conn.execute("lock table app.tasks in access exclusive mode")
         writing = asyncio.create_task(
-            client.post("/api/tasks", json={"title": "maybe"}, headers=ALICE)
+            client.post("/api/tasks", json={"title": "maybe"}, headers=auth())
         )
         await asyncio.to_thread(wait_for_lock_waiter, conn, "create_task")
         assert terminate_service_backends(conn, waiting_on="create_task") == 1
@@ -86,4 +84,4 @@ async def test_a_write_whose_connection_is_lost_is_not_run_again(
     assert answer.headers["retry-after"] == "1"
     await asyncio.sleep(0.2)  # a replay, had there been one, would now have the table
     assert conn.execute("select count(*) from app.tasks").fetchone() == (0,)
-    assert (await client.get("/api/tasks", headers=ALICE)).json() == []  # and it serves on
+    assert (await client.get("/api/tasks", headers=auth())).json() == []  # and it serves on

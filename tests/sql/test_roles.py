@@ -65,6 +65,7 @@ def test_app_user_cannot_call_the_trigger_functions(conn: Connection) -> None:
         " order by p.proname",
     ) == [
         ("tg__refuse_change", False),
+        ("tg_audit_events__guard", False),
         ("tg_tasks__stamp_row", False),
         ("tg_users__stamp_row", False),
     ]
