@@ -7,6 +7,7 @@ from api.database.conninfo import (
     behind_pooler,
     plain_text_warning,
     prepare_threshold,
+    start_up_warnings,
 )
 
 NEON_POOLED = "postgresql://app_authenticator:pw@ep-cool-darkness-123456-pooler.us-east-2.aws.neon.tech/neondb?sslmode=require"
@@ -86,3 +87,12 @@ def test_pgsslmode_counts_as_the_url_asking(monkeypatch: pytest.MonkeyPatch) -> 
     assert plain_text_warning("DATABASE_URL", "postgresql://u@db.example.com/app") is None
     explicit = "postgresql://u@db.example.com/app?sslmode=disable"
     assert plain_text_warning("DATABASE_URL", explicit) is not None
+
+
+def test_migrations_through_a_pooler_are_warned_about() -> None:
+    (warning,) = start_up_warnings(NEON_POOLED, None)
+    assert warning.startswith("migrations go through a pooler (DATABASE_URL)")
+    (warning,) = start_up_warnings(NEON_DIRECT, NEON_POOLED)
+    assert "(MIGRATION_DATABASE_URL)" in warning
+    assert start_up_warnings(NEON_POOLED, NEON_DIRECT) == []
+    assert start_up_warnings(None, None) == []
