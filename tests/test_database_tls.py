@@ -87,10 +87,10 @@ def test_a_remote_url_in_plain_text_is_warned_about_first(tmp_path: Path, comman
     """Without a secret serve stops before any connection; migrate cannot reach the host. The
     warning comes first, and names the host, never the password."""
     result = run(command, cwd=tmp_path, DATABASE_URL=f"{REMOTE}?connect_timeout=1")
-    first = result.stderr.splitlines()[0]
+    first = result.stdout.splitlines()[0]  # log lines go to stdout, the one-line failure to stderr
     assert "DATABASE_URL reaches db.example.com" in first
     assert PLAIN_TEXT in first
-    assert "s3cret" not in result.stderr
+    assert "s3cret" not in result.stdout + result.stderr
 
 
 def test_the_migration_url_is_checked_too(tmp_path: Path) -> None:
@@ -100,7 +100,7 @@ def test_the_migration_url_is_checked_too(tmp_path: Path) -> None:
         DATABASE_URL=f"{REMOTE}?sslmode=verify-full",
         MIGRATION_DATABASE_URL=REMOTE.replace("app_authenticator", "app_owner"),
     )
-    warnings = [line for line in result.stderr.splitlines() if PLAIN_TEXT in line]
+    warnings = [line for line in result.stdout.splitlines() if PLAIN_TEXT in line]
     assert len(warnings) == 1
     assert "WARNING" in warnings[0]
     assert "MIGRATION_DATABASE_URL reaches" in warnings[0]
