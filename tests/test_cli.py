@@ -45,6 +45,9 @@ def free_port() -> int:
         return port
 
 
+READY_IN_A_ROW = 5
+
+
 @contextmanager
 def serving(cwd: Path, *, output: list[str] | None = None, **env: str) -> Iterator[str]:
     """Runs `todo-api serve` until the block ends; what it printed is appended to `output`."""
@@ -56,15 +59,17 @@ def serving(cwd: Path, *, output: list[str] | None = None, **env: str) -> Iterat
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
-        while True:
+        ready = 0  # /readyz 200s in a row, a new connection each: with WORKERS above 1, any
+        while ready < READY_IN_A_ROW:  # process may answer, and each must have migrated
             assert process.poll() is None, process.stdout.read() if process.stdout else ""
             try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
+                answered = httpx.get(f"{base}/readyz", timeout=1).status_code == 200
             except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "serve did not answer within 60 s"
-            time.sleep(0.2)
+                answered = False
+            ready = ready + 1 if answered else 0
+            assert time.monotonic() < deadline, "serve was not ready within 60 s"
+            if not answered:
+                time.sleep(0.2)
         yield base
     finally:
         process.send_signal(signal.SIGINT)

@@ -1,11 +1,14 @@
 """api.database.migrate on a database of its own: every migration rolls back cleanly and applies
 again, and migrating twice changes nothing."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import psycopg
 import pytest
 from psycopg import Connection, sql
 
-from api.database.migrate import MIGRATIONS_SCHEMA, migrate, rollback
+from api.database.migrate import MIGRATION_LOCK, MIGRATIONS_SCHEMA, migrate, rollback
 from api.database.requests import REQUEST_CONTEXT
 from tests.sql.helpers import expected_json
 from tests.utils.context import user_context
@@ -281,3 +284,36 @@ ERASURE_FUNCTIONS = (
     "app.issue_refresh_token(text, uuid, bytea, timestamptz, uuid, timestamptz)",
     "app.rotate_refresh_token(bytea, bytea, timestamptz, uuid, timestamptz)",
 )
+
+
+def test_migrations_at_once_take_turns(conn: Connection, database_url: str) -> None:
+    """Two processes' migrate steps on an empty database (the workers of `serve`): one applies
+    everything, the other waits for it and finds nothing pending."""
+    rollback(database_url, all_steps=True)
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(migrate, [database_url] * 2))
+    assert sorted(results) == [[], ALL]
+    assert applied(conn) == ALL
+
+
+def test_a_migration_waits_as_long_as_the_one_before_it_takes(database_url: str) -> None:
+    """Past yoyo's own 10 s lock timeout, which would leave a worker unready for good."""
+    with psycopg.connect(database_url) as holder, holder.transaction():
+        holder.execute("select pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        done = threading.Event()
+
+        def migrate_then_say_so() -> None:
+            migrate(database_url)
+            done.set()
+
+        waiting = threading.Thread(target=migrate_then_say_so)
+        waiting.start()
+        assert not done.wait(12)
+        with psycopg.connect(database_url) as observer:
+            waits = observer.execute(
+                "select count(*) from pg_catalog.pg_locks"
+                " where locktype = 'advisory' and not granted"
+            ).fetchone()
+        assert waits == (1,)
+    waiting.join(30)
+    assert done.is_set()

@@ -18,6 +18,13 @@ from yoyo.backends.base import DatabaseBackend
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 MIGRATIONS_SCHEMA = "app_migrations"
+# Processes that migrate one database at once (the workers of `serve --workers 2`, replicas
+# started together) queue on this transaction-level advisory lock before yoyo's: a process
+# waits its turn, however long the one before takes, instead of giving up after yoyo's 10 s
+# lock timeout (which would leave it unready until restarted), and the lock ends with its
+# session, so it cannot outlive a killed process. Being transaction-level, it holds through a
+# pooler in transaction mode too. Any bigint does; this one reads "todo-api" in ASCII.
+MIGRATION_LOCK = 0x746F646F2D617069
 
 
 def repeatable_files() -> list[Path]:
@@ -49,6 +56,15 @@ def connect_backend(database_url: str) -> Iterator[DatabaseBackend]:
         backend.connection.close()
 
 
+@contextmanager
+def turn(database_url: str) -> Iterator[None]:
+    """Waits until no other process migrates this database, and keeps it so until the block
+    ends."""
+    with psycopg.connect(database_url) as conn, conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        yield
+
+
 def apply_repeatable(database_url: str) -> None:
     with psycopg.connect(database_url) as conn, conn.transaction():
         conn.execute("set local check_function_bodies = off")
@@ -59,7 +75,7 @@ def apply_repeatable(database_url: str) -> None:
 def migrate(database_url: str) -> list[str]:
     """Applies what is missing; returns the ids of the migrations it applied."""
     migrations = read_migrations(str(SQL_DIR / "migrations"))
-    with connect_backend(database_url) as backend, backend.lock():
+    with turn(database_url), connect_backend(database_url) as backend, backend.lock():
         pending = backend.to_apply(migrations)
         backend.apply_migrations(pending)
         apply_repeatable(database_url)
@@ -69,7 +85,7 @@ def migrate(database_url: str) -> list[str]:
 def rollback(database_url: str, *, all_steps: bool = False) -> list[str]:
     """Rolls back the newest applied migration, or all of them; returns their ids."""
     migrations = read_migrations(str(SQL_DIR / "migrations"))
-    with connect_backend(database_url) as backend, backend.lock():
+    with turn(database_url), connect_backend(database_url) as backend, backend.lock():
         applied = backend.to_rollback(migrations)
         steps = applied if all_steps else applied[:1]
         backend.rollback_migrations(steps)
