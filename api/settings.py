@@ -101,6 +101,17 @@ class Settings(BaseSettings):
         '{"deleted": id, "message": "Task deleted"} (json), for frontends that parse every '
         "answer as JSON.",
     )
+    unknown_task_fields: Literal["keep", "refuse"] = Field(
+        default="keep",
+        description="A task field the API does not model: kept as sent and sent back (keep, "
+        "up to 20 fields and 8 KB), or refused with 422 (refuse).",
+    )
+    task_list_shape: Literal["array", "object"] = Field(
+        default="array",
+        description="GET /api/tasks answers a bare array (array), or an object with the tasks "
+        'and their counts, {"tasks", "count", "total", "page", "page_size", "next_cursor"} '
+        "(object), for frontends that read one.",
+    )
     validation_detail: Literal["list", "message"] = Field(
         default="list",
         description="A 422's detail: the list of issues FastAPI clients read (list), or the "

@@ -11,9 +11,21 @@ never on the request path of the task routes, which run one SQL function each.
 """
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Column, Computed, DateTime, Identity, Integer, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Computed,
+    DateTime,
+    Identity,
+    Integer,
+    SmallInteger,
+    Text,
+)
 from sqlalchemy import text as sql
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
 NOW = sql("now()")
@@ -56,12 +68,25 @@ class Task(SQLModel, table=True):
     version: int = Field(sa_column=Column(Integer, nullable=False, server_default=sql("1")))
     created_at: datetime = Field(sa_column=timestamp())
     updated_at: datetime = Field(sa_column=timestamp())
+    priority: int | None = Field(default=None, sa_column=Column(SmallInteger))
+    due_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    due_all_day: bool = Field(
+        sa_column=Column(Boolean, nullable=False, server_default=sql("false"))
+    )
+    tags: list[str] = Field(
+        sa_column=Column(ARRAY(Text), nullable=False, server_default=sql("'{}'::text[]"))
+    )
+    position: int = Field(sa_column=Column(Integer, nullable=False, server_default=sql("0")))
+    extra: dict[str, Any] = Field(
+        sa_column=Column(JSONB, nullable=False, server_default=sql("'{}'::jsonb"))
+    )
     public_json: str = Field(
         sa_column=Column(
             Text,
             Computed(
                 "app.task_public_json(id, title, description, completed, user_id, version,"
-                " created_at, updated_at)",
+                ' created_at, updated_at, priority, due_at, due_all_day, tags, "position",'
+                " extra)",
                 persisted=True,
             ),
             nullable=False,

@@ -73,6 +73,7 @@ from api.routes.tasks import (
     GET_TASK,
     LIST_TASKS,
     PATCH_TASK,
+    QUERY_TASKS,
     REPLACE_TASK,
     TOGGLE_TASK,
 )
@@ -992,18 +993,56 @@ def write_report(
 
 # The task endpoints' statements: each calls a request function, whose own statements are the
 # ones to check; auto_explain shows them (log_nested_statements), as they run, as app_user.
+# What app.create_task and app.replace_task take beyond title, description and completed.
+NO_FIELDS: dict[str, Any] = {
+    "priority": None, "due_at": None, "due_all_day": False, "tags": [], "position": 0,
+    "extra": Jsonb({}),
+}  # fmt: skip
 EXPLAINED: dict[str, tuple[str, dict[str, Any]]] = {
     "list_tasks": (LIST_TASKS, {}),
     "get_task": (GET_TASK, {}),
-    "create_task": (CREATE_TASK, {"title": "Explained", "description": None, "completed": True}),
+    "create_task": (
+        CREATE_TASK,
+        {"title": "Explained", "description": None, "completed": True, **NO_FIELDS},
+    ),
     "replace_task": (
         REPLACE_TASK,
-        {"title": "Explained", "description": None, "completed": True, "version": None},
+        {
+            "title": "Explained",
+            "description": None,
+            "completed": True,
+            "version": None,
+            **NO_FIELDS,
+        },
     ),
     "patch_task": (PATCH_TASK, {"changes": Jsonb({"completed": True}), "version": None}),
     "toggle_task": (TOGGLE_TASK, {"version": None}),
     "delete_task": (DELETE_TASK, {"version": None}),
     "delete_task (stale)": (DELETE_TASK, {"version": 2**31 - 1}),  # its follow-up read runs
+    # GET /api/tasks with a query (api/routes/task_lists.py): each filter, each order, a keyset
+    # page after a cursor, and a numbered page with its count.
+    **{
+        f"query_tasks ({name})": (QUERY_TASKS, {"query": Jsonb({"sort": "created", **query})})
+        for name, query in dict[str, dict[str, Any]](
+            {
+                "completed": {"completed": True, "limit": 50},
+                "priority": {"priority": 3, "limit": 50},
+                "tag": {"tag": "work", "limit": 50},
+                "due range": {
+                    "due_after": "2026-01-01T00:00:00+00:00",
+                    "due_before": "2026-02-01T00:00:00+00:00",
+                    "limit": 50,
+                },
+                "q": {"q": "milk", "limit": 50},
+                "sort updated desc": {"sort": "updated", "descending": True, "limit": 50},
+                "sort due_date": {"sort": "due_date", "limit": 50},
+                "sort priority desc": {"sort": "priority", "descending": True, "limit": 50},
+                "sort title, after": {"sort": "title", "after": ["m", 1], "limit": 50},
+                "sort position": {"sort": "position", "limit": 50},
+                "page 3 of 20, counted": {"limit": 20, "offset": 40, "count": True},
+            }
+        ).items()
+    },
 }
 EXPLAIN_USERS = ("bench-user-00001", "bench-big-10000-1")
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")

@@ -102,12 +102,18 @@ select format('bench-%%s-%%s', %(kind)s::text, lpad(n::text, %(width)s, '0'))
 # has no description and every fourth is completed, so the JSON looks like a real list; a
 # description is about 70 characters.
 INSERT_TASKS = """
-insert into app.tasks (user_id, title, description, completed)
+insert into app.tasks (user_id, title, description, completed, priority, due_at,
+                       due_all_day, tags, position)
 select format('bench-%%s-%%s', %(kind)s::text, lpad(u::text, %(width)s, '0')),
        format('Task %%s of user %%s', t, u),
        case when t %% 3 <> 0
             then 'Seeded by bench/seed.py; ' || md5(u::text || '/' || t::text) end,
-       t %% 4 = 0
+       t %% 4 = 0,
+       nullif(t %% 4, 0), -- 0008's fields, spread: a priority, a due day, tags, a position
+       case when t %% 5 <> 0 then timestamptz '2026-01-01' + (t %% 365) * interval '1 day' end,
+       t %% 5 <> 0,
+       case t %% 3 when 0 then '{{work}}'::text[] when 1 then '{{home,errands}}' else '{{}}' end,
+       t %% 1000
   from generate_series(1, %(users)s) as u, generate_series(1, %(tasks)s) as t
  order by {order}
 """
@@ -119,12 +125,18 @@ select format('bench-big-%%s-%%s', %(size)s::int, k) from generate_series(1, %(c
 """
 
 INSERT_BIG_TASKS = """
-insert into app.tasks (user_id, title, description, completed)
+insert into app.tasks (user_id, title, description, completed, priority, due_at,
+                       due_all_day, tags, position)
 select format('bench-big-%%s-%%s', %(size)s::int, k),
        format('Task %%s of big user %%s', t, k),
        case when t %% 3 <> 0
             then 'Seeded by bench/seed.py; ' || md5(k::text || '/' || t::text) end,
-       t %% 4 = 0
+       t %% 4 = 0,
+       nullif(t %% 4, 0),
+       case when t %% 5 <> 0 then timestamptz '2026-01-01' + (t %% 365) * interval '1 day' end,
+       t %% 5 <> 0,
+       case t %% 3 when 0 then '{work}'::text[] when 1 then '{home,errands}' else '{}' end,
+       t %% 1000
   from generate_series(1, %(count)s) as k, generate_series(1, %(size)s) as t
  order by k, t
 """

@@ -21,8 +21,10 @@ ALL = [
     "0005_request_functions",
     "0006_check_versions_and_store_json",
     "0007_add_erasure_and_retention",
+    "0008_add_task_fields",
 ]
 NEWEST = ALL[-1]
+V0007 = "0007_add_erasure_and_retention"
 V0006 = "0006_check_versions_and_store_json"
 
 # The request functions whose OUT parameters 0006 changed, and those that read public_json: the
@@ -35,6 +37,14 @@ RESHAPED = (
     "app.list_tasks(app.request_context)",
     "app.get_task(app.request_context, bigint)",
     "app.create_task(app.request_context, text, text, boolean)",
+)
+# The request functions that take 0008's fields, which its rollback drops likewise.
+RESHAPED_0008 = (
+    "app.create_task(app.request_context, text, text, boolean, smallint, timestamptz, boolean,"
+    " text[], integer, jsonb)",
+    "app.replace_task(app.request_context, bigint, text, text, boolean, smallint, timestamptz,"
+    " boolean, text[], integer, jsonb, integer)",
+    "app.query_tasks(app.request_context, jsonb)",
 )
 
 
@@ -124,17 +134,19 @@ def test_rollback_one_step_removes_only_the_newest_migration(
     conn.execute("insert into app.users (id) values ('alice')")
     task_id = conn.execute(task).fetchone()[0]  # type: ignore[index]
     assert columns(conn)[-1] == "public_json"
-    assert existing(conn, RESHAPED) == list(RESHAPED)
+    current = (*RESHAPED[1:6], *RESHAPED_0008)
+    assert existing(conn, current) == list(current)
     assert not may_update_version(conn)
 
     assert rollback(database_url) == [NEWEST]
+    assert rollback(database_url) == [V0007]
     assert rollback(database_url) == [V0006]
 
     assert applied(conn) == ALL[:5]
     assert columns(conn) == [
         "id", "user_id", "title", "description", "completed", "version", "created_at", "updated_at"
     ]  # fmt: skip
-    assert existing(conn, RESHAPED) == []
+    assert existing(conn, (*RESHAPED, *RESHAPED_0008)) == []
     cur = conn.execute("select to_regproc('app.task_public_json')::text")
     assert cur.fetchone() == (None,)
     assert may_update_version(conn)  # as the version before sets it
@@ -182,7 +194,7 @@ def test_rollback_one_step_removes_only_the_newest_migration(
 def test_rollback_all_then_migrate_again(conn: Connection, database_url: str) -> None:
     assert migrate(database_url) == []
     assert rollback(database_url) == [NEWEST]
-    assert rollback(database_url, all_steps=True) == ALL[5::-1]
+    assert rollback(database_url, all_steps=True) == ALL[6::-1]
 
     assert schemas(conn) == []
     assert applied(conn) == []
@@ -220,6 +232,7 @@ def test_0006_fills_public_json_for_the_tasks_already_there(
     TimeZone is not UTC) get their JSON when it applies, as if they had been written after,
     whatever the TimeZone of the session that migrates."""
     assert rollback(database_url) == [NEWEST]
+    assert rollback(database_url) == [V0007]
     assert rollback(database_url) == [V0006]
     database = sql.Identifier(conn.info.dbname)
     conn.execute(sql.SQL("alter database {} set timezone = 'Asia/Kathmandu'").format(database))
@@ -237,7 +250,7 @@ def test_0006_fills_public_json_for_the_tasks_already_there(
         )
         conn.execute("update app.tasks set completed = not completed where user_id = 'bob'")
 
-    assert migrate(database_url) == [V0006, NEWEST]
+    assert migrate(database_url) == [V0006, V0007, NEWEST]
 
     ids = [row[0] for row in conn.execute("select id from app.tasks order by id").fetchall()]
     assert len(ids) == 3
@@ -255,6 +268,7 @@ def test_0007_rolls_back_to_an_audit_trail_without_exceptions(
     everyone again, the purge's cutoff no longer opening it."""
     conn.execute("insert into app.audit_events (event, user_id) values ('account_erased', 'x')")
     assert rollback(database_url) == [NEWEST]
+    assert rollback(database_url) == [V0007]
     assert existing(conn, ERASURE_FUNCTIONS) == []
     assert [name for table, name in policies(conn)] == [
         "insert_any", "delete_own", "insert_own", "select_own", "update_own", "insert_self",
@@ -271,7 +285,7 @@ def test_0007_rolls_back_to_an_audit_trail_without_exceptions(
         conn.execute("select set_config('app.audit_purge_before', 'infinity', true)")
         with pytest.raises(psycopg.Error, match="append-only"):
             conn.execute("delete from app.audit_events")
-    assert migrate(database_url) == [NEWEST]
+    assert migrate(database_url) == [V0007, NEWEST]
 
 
 ERASURE_FUNCTIONS = (

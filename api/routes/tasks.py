@@ -3,9 +3,12 @@ opens the request and does the work; row-level security decides which rows exist
 so there is no ownership check here, and a task of someone else's is simply not found.
 PostgreSQL renders the JSON (app.task_public), which passes through untouched."""
 
+import json
 from typing import Annotated, NoReturn
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Header, HTTPException, Path, Request, Response, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg.types.json import Jsonb
 from pydantic import BeforeValidator
@@ -16,6 +19,8 @@ from api.models import (
     VERSION_MAX,
     TaskCreate,
     TaskDeleted,
+    TaskFields,
+    TaskList,
     TaskPatch,
     TaskPublic,
     TaskReplace,
@@ -30,6 +35,7 @@ from api.routes.responses import (
     Responses,
     error,
 )
+from api.routes.task_lists import TaskQuery, encode_cursor, task_query
 
 MAX_ID = 2**63 - 1
 
@@ -57,10 +63,12 @@ IfMatch = Annotated[
 # One request function each (sql/functions/app.<name>.sql): one statement, one round trip.
 LIST_TASKS = request_call("list_tasks")
 GET_TASK = request_call("get_task", "id")
-CREATE_TASK = request_call("create_task", "title", "description", "completed")
+QUERY_TASKS = request_call("query_tasks", "query")
+TASK_COLUMNS = ("title", "description", "completed", "priority", "due_at", "due_all_day", "tags")
+CREATE_TASK = request_call("create_task", *TASK_COLUMNS, "position", "extra")
 # The writes answer (outcome, version, body): 'done', 'stale' (the task's version is not the
 # expected one; nothing was written) or 'missing' (the caller has no such task).
-REPLACE_TASK = request_call("replace_task", "id", "title", "description", "completed", "version")
+REPLACE_TASK = request_call("replace_task", "id", *TASK_COLUMNS, "position", "extra", "version")
 PATCH_TASK = request_call("patch_task", "id", "changes", "version")
 TOGGLE_TASK = request_call("toggle_task", "id", "version")
 DELETE_TASK = request_call("delete_task", "id", "version")
@@ -105,6 +113,23 @@ def precondition(if_match: str | None, body_version: int | None) -> tuple[int | 
     )
 
 
+def known_fields(request: Request, task: TaskFields) -> None:
+    """With UNKNOWN_TASK_FIELDS=refuse, a field the API does not model is a 422, as pydantic
+    words it for a model that forbids extra fields."""
+    if request.app.state.settings.unknown_task_fields == "refuse" and task.model_extra:
+        raise RequestValidationError(
+            [
+                {"type": "extra_forbidden", "loc": ("body", key), "msg": "Extra inputs are not "
+                 "permitted", "input": value}
+                for key, value in task.model_extra.items()
+            ]
+        )  # fmt: skip
+
+
+def columns(task: TaskCreate) -> dict[str, object]:
+    return {**task.columns(), "extra": Jsonb(task.unknown())}
+
+
 def task_response(version: int, body: str, code: int = status.HTTP_200_OK) -> Response:
     return Response(body, code, media_type=JSON, headers={"ETag": f'"{version}"'})
 
@@ -130,11 +155,72 @@ router = APIRouter(
 )
 
 
-@router.get("", response_model=list[TaskPublic], summary="List the caller's tasks")
-async def list_tasks(db: Db) -> Response:
-    """All of the caller's tasks, oldest first; an empty array when there are none."""
-    (body,) = await db.read(LIST_TASKS)
-    return Response(body, media_type=JSON)
+@router.get(
+    "",
+    response_model=list[TaskPublic] | TaskList,
+    responses={
+        200: {
+            "description": "A bare array, or with TASK_LIST_SHAPE=object the object; when a "
+            "page follows, Link names it",
+            "headers": {
+                "Link": {
+                    "description": 'The next page: <url>; rel="next"',
+                    "schema": {"type": "string"},
+                },
+                "X-Total-Count": {
+                    "description": "Tasks matching, with page",
+                    "schema": {"type": "integer"},
+                },
+            },
+        },
+        **error(
+            status.HTTP_400_BAD_REQUEST, "A cursor that is not one of ours, or page with cursor"
+        ),
+    },
+    summary="List the caller's tasks",
+)
+async def list_tasks(
+    request: Request, db: Db, query: Annotated[TaskQuery, Depends(task_query)]
+) -> Response:
+    """All of the caller's tasks, oldest first; an empty array when there are none. Filters,
+    an order and pages narrow it (how-to/use-the-tasks-api.md, "Lists")."""
+    shape = request.app.state.settings.task_list_shape
+    if query.plain and shape == "array":
+        (body,) = await db.read(LIST_TASKS)
+        return Response(body, media_type=JSON)
+    document = query.document()
+    if shape == "object":
+        document["count"] = True
+    body, size, total, after = await db.read(QUERY_TASKS, {"query": Jsonb(document)})
+    headers: dict[str, str] = {}
+    next_cursor = None if after is None else encode_cursor(query.sort, query.descending, after)
+    if query.paged:
+        headers["X-Total-Count"] = str(total)
+    if link := next_page(request, query, next_cursor, total):
+        headers["Link"] = f'<{link}>; rel="next"'
+    if shape == "object":
+        page = query.page or 1 if query.paged else None
+        envelope = {"count": size, "total": total, "page": page, "page_size": query.page_size}
+        fields = ",".join(f'"{key}":{json.dumps(value)}' for key, value in envelope.items())
+        body = f'{{"tasks":{body},{fields},"next_cursor":{json.dumps(next_cursor)}}}'
+    return Response(body, media_type=JSON, headers=headers)
+
+
+def next_page(
+    request: Request, query: TaskQuery, cursor: str | None, total: int | None
+) -> str | None:
+    """The next page's URL: the same query with the next cursor, or the next page number."""
+    params = dict(request.query_params)
+    if query.paged:
+        page, size = query.page or 1, query.page_size or 20
+        if total is None or page * size >= total:
+            return None
+        params["page"] = str(page + 1)
+    elif cursor is not None:
+        params["cursor"] = cursor
+    else:
+        return None
+    return f"{request.url.path}?{urlencode(params)}"
 
 
 @router.post(
@@ -156,8 +242,9 @@ async def list_tasks(db: Db) -> Response:
     },
     summary="Create a task",
 )
-async def create_task(db: Db, task: TaskCreate) -> Response:
-    task_id, version, body = await db.one(CREATE_TASK, task.model_dump())
+async def create_task(request: Request, db: Db, task: TaskCreate) -> Response:
+    known_fields(request, task)
+    task_id, version, body = await db.one(CREATE_TASK, columns(task))
     response = task_response(version, body, status.HTTP_201_CREATED)
     response.headers["Location"] = f"/api/tasks/{task_id}"
     return response
@@ -184,10 +271,11 @@ async def get_task(db: Db, task_id: TaskId) -> Response:
     summary="Replace a task",
 )
 async def replace_task(
-    db: Db, task_id: TaskId, task: TaskReplace, if_match: IfMatch = None
+    request: Request, db: Db, task_id: TaskId, task: TaskReplace, if_match: IfMatch = None
 ) -> Response:
+    known_fields(request, task)
     version, code = precondition(if_match, task.version)
-    params = {**task.model_dump(), "id": task_id, "version": version}
+    params = {**columns(task), "id": task_id, "version": version}
     return await write(db, REPLACE_TASK, params, code)
 
 
@@ -199,8 +287,9 @@ async def replace_task(
     summary="Change some fields of a task",
 )
 async def patch_task(
-    db: Db, task_id: TaskId, patch: TaskPatch, if_match: IfMatch = None
+    request: Request, db: Db, task_id: TaskId, patch: TaskPatch, if_match: IfMatch = None
 ) -> Response:
+    known_fields(request, patch)
     version, code = precondition(if_match, patch.version)
     params = {"id": task_id, "changes": Jsonb(patch.changes()), "version": version}
     return await write(db, PATCH_TASK, params, code)

@@ -10,9 +10,11 @@
 -- row lock re-checks the WHERE clause against the row the other committed, so of two writers
 -- holding one version exactly one is 'done'; the follow-up read is a statement of its own,
 -- with a fresh snapshot, so 'stale' reports the version that beat the caller.
+-- Every field is set, `extra` included: the fields a PUT leaves out take their defaults.
 create or replace function app.replace_task(
   ctx app.request_context, task_id bigint, title text, description text, completed boolean,
-  expected_version integer, out outcome text, out version integer, out body text
+  priority smallint, due_at timestamptz, due_all_day boolean, tags text[], "position" integer,
+  extra jsonb, expected_version integer, out outcome text, out version integer, out body text
 )
 language plpgsql volatile
 as $$
@@ -21,7 +23,13 @@ begin
   update app.tasks as t
      set title = replace_task.title,
          description = replace_task.description,
-         completed = replace_task.completed
+         completed = replace_task.completed,
+         priority = replace_task.priority,
+         due_at = replace_task.due_at,
+         due_all_day = replace_task.due_all_day,
+         tags = replace_task.tags,
+         position = replace_task."position",
+         extra = replace_task.extra
    where t.id = replace_task.task_id
      and (replace_task.expected_version is null or t.version = replace_task.expected_version)
   returning 'done', t.version, t.public_json
@@ -37,7 +45,11 @@ begin
 end
 $$;
 
-comment on function app.replace_task(app.request_context, bigint, text, text, boolean, integer) is
-  'PUT /api/tasks/{id}: outcome done, stale or missing.';
-grant execute on function app.replace_task(app.request_context, bigint, text, text, boolean, integer)
-  to public;
+comment on function app.replace_task(
+  app.request_context, bigint, text, text, boolean, smallint, timestamptz, boolean, text[],
+  integer, jsonb, integer
+) is 'PUT /api/tasks/{id}: outcome done, stale or missing.';
+grant execute on function app.replace_task(
+  app.request_context, bigint, text, text, boolean, smallint, timestamptz, boolean, text[],
+  integer, jsonb, integer
+) to public;

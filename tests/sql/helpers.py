@@ -14,6 +14,7 @@ from typing import Any, LiteralString
 import psycopg
 import pytest
 from psycopg import Connection
+from psycopg.types.json import Jsonb
 
 from api.database.requests import REQUEST_CONTEXT
 from tests.utils.context import user_context
@@ -104,8 +105,13 @@ def wait_until_blocked(observer: Connection, blocked_pid: int, blocker_pid: int)
         time.sleep(0.005)
 
 
+# What app.create_task and app.replace_task take beyond title, description and completed, as a
+# task that sets none of 0008's fields has them.
+NO_FIELDS: dict[str, Any] = {"priority": None, "due_at": None, "due_all_day": False, "tags": [],
+                             "position": 0, "extra": Jsonb({})}  # fmt: skip
+
 TASK_KEYS = ("id", "title", "description", "completed", "user_id", "version", "created_at",
-             "updated_at")  # fmt: skip
+             "updated_at", "status", "priority", "due_date", "tags", "position")  # fmt: skip
 
 
 def json_timestamp(value: datetime) -> str:
@@ -120,12 +126,25 @@ def expected_json(conn: Connection, task_id: int) -> str:
     """A task's JSON as the API sends it (TaskPublic), built here from its columns, as the
     owner sees them, without PostgreSQL's JSON functions."""
     row = conn.execute(
-        "select id, title, description, completed, user_id, version, created_at, updated_at"
-        " from app.tasks where id = %s",
+        "select id, title, description, completed, user_id, version, created_at, updated_at,"
+        " priority, due_at, due_all_day, tags, position, extra from app.tasks where id = %s",
         (task_id,),
     ).fetchone()
     assert row is not None
-    task: dict[str, Any] = dict(zip(TASK_KEYS, row, strict=True))
+    (*columns, priority, due_at, all_day, tags, position, extra) = row
+    task: dict[str, Any] = dict(zip(TASK_KEYS, columns, strict=False))
     task["created_at"] = json_timestamp(task["created_at"])
     task["updated_at"] = json_timestamp(task["updated_at"])
-    return json.dumps(task, ensure_ascii=False, separators=(",", ":"))
+    task["status"] = "completed" if task["completed"] else "pending"
+    task["priority"] = {None: None, 1: "low", 2: "medium", 3: "high"}[priority]
+    if due_at is None:
+        task["due_date"] = None
+    else:
+        task["due_date"] = (
+            f"{due_at.astimezone(UTC):%Y-%m-%d}" if all_day else json_timestamp(due_at)
+        )
+    task["tags"], task["position"] = tags, position
+    known = json.dumps(task, ensure_ascii=False, separators=(",", ":"))
+    if not extra:
+        return known
+    return known[:-1] + "," + json.dumps(extra, ensure_ascii=False)[1:]  # as jsonb writes it

@@ -28,6 +28,7 @@ from api.routes.tasks import (
 from tests.sql.helpers import (
     ALICE,
     BOB,
+    NO_FIELDS,
     create_task,
     rows,
     scalar,
@@ -38,7 +39,7 @@ from tests.utils.context import user_context
 
 
 def call(conn: Connection, query: str, user_id: str, **params: Any) -> tuple[Any, ...]:
-    row = conn.execute(query, {**user_context(user_id), **params}).fetchone()
+    row = conn.execute(query, {**user_context(user_id), **NO_FIELDS, **params}).fetchone()
     assert row is not None
     return row
 

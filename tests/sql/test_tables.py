@@ -84,9 +84,7 @@ def test_the_table_model_matches_the_migrated_table(
 
 
 def test_a_column_the_model_lacks_is_caught(conn: Connection) -> None:
-    conn.execute(
-        "alter table app.tasks add column priority text check (char_length(priority) <= 20)"
-    )
+    conn.execute("alter table app.tasks add column colour text check (char_length(colour) <= 20)")
     in_database = database_columns(conn, "tasks")
-    assert in_database["priority"] == ("text", True, 20, None)
-    assert set(in_database) - set(model_columns(Task)) == {"priority"}
+    assert in_database["colour"] == ("text", True, 20, None)
+    assert set(in_database) - set(model_columns(Task)) == {"colour"}

@@ -1,0 +1,287 @@
+"""GET /api/tasks with a query: the filters, orders and pages real frontends ask for, read from
+the query string into the one JSON document app.query_tasks (sql/functions) takes. Without any
+of them, the list is the whole list, oldest first, as app.list_tasks answers it.
+
+Several spellings name one thing, because frontends spell it differently: `q` and `search`,
+`sort` and `sort_by`, `order` and `sort_order`, `status` and `status_filter`. Where a
+frontend's parameter names no task field (an unknown sort, say), it is a 422, not ignored.
+
+Pages are keyset pages: `limit` with the opaque `cursor` of the page before, which names the
+last row's sort key and id, so a page is one index range and a write between two pages neither
+repeats nor skips a row. `page` and `page_size` (an offset) are there for the frontends that
+ask for them."""
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import HTTPException, Query, status
+from pydantic import BeforeValidator
+
+from api.models import PRIORITIES, due, due_columns
+
+Sort = Literal[
+    "created", "created_at", "updated", "updated_at", "due_date", "due", "priority", "title",
+    "position",
+]  # fmt: skip
+SORT_KEYS = {
+    "created": "created", "created_at": "created", "updated": "updated", "updated_at": "updated",
+    "due_date": "due_date", "due": "due_date", "priority": "priority", "title": "title",
+    "position": "position",
+}  # fmt: skip
+StatusFilter = Literal["all", "pending", "completed", "done", "todo", "active"]
+DONE = {
+    "all": None,
+    "pending": False,
+    "todo": False,
+    "active": False,
+    "completed": True,
+    "done": True,
+}
+LIMIT_MAX = 1000
+PAGE_MAX = 1_000_000
+
+
+def lower(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def priority_filter(value: object) -> object:
+    if value is None:
+        return None
+    text = str(value).strip().lower()
+    if text in PRIORITIES:
+        return PRIORITIES[text] or 0
+    if text in {"0", "1", "2", "3"}:
+        return int(text)
+    raise ValueError("priority must be low, medium, high, none, or 0 to 3")
+
+
+def moment(value: object) -> object:
+    """A due-date bound: a day is its 00:00 UTC."""
+    if value is None:
+        return None
+    parsed = due(value)
+    assert isinstance(parsed, str)
+    at = due_columns(parsed)["due_at"]
+    assert isinstance(at, datetime)
+    return at.isoformat()
+
+
+def bad_cursor() -> HTTPException:
+    return HTTPException(
+        status.HTTP_400_BAD_REQUEST,
+        detail="Invalid cursor: pass the `cursor` of a Link header or next_cursor unchanged, "
+        "with the same sort and order, or leave it out to start again",
+    )
+
+
+def encode_cursor(sort: str, descending: bool, after: list[Any]) -> str:
+    raw = json.dumps([sort, descending, *after], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str, sort: str, descending: bool) -> list[Any]:
+    """The (key, id) a cursor names; 400 for one that is not ours, or from another order."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        decoded = json.loads(raw)
+    except (binascii.Error, ValueError):
+        raise bad_cursor() from None
+    if (
+        not isinstance(decoded, list)
+        or len(decoded) != 4
+        or decoded[:2] != [sort, descending]
+        or not isinstance(decoded[2], str)
+        or len(decoded[2]) > 1000
+        or not isinstance(decoded[3], int)
+        or isinstance(decoded[3], bool)
+        or not 1 <= decoded[3] < 2**63
+    ):
+        raise bad_cursor()
+    key = decoded[2]
+    if not valid_key(sort, key):
+        raise bad_cursor()
+    return [key, decoded[3]]
+
+
+def valid_key(sort: str, key: str) -> bool:
+    """Whether `key` casts to the sort's type in app.query_tasks (a 400 here, not a 500 there)."""
+    try:
+        if sort in {"created", "priority", "position"}:
+            return key.lstrip("-").isascii() and key.lstrip("-").isdigit() and abs(int(key)) < 2**63
+        if sort in {"updated", "due_date"}:
+            return key == "infinity" or datetime.fromisoformat(key).tzinfo is not None
+    except ValueError:
+        return False
+    return "\x00" not in key  # a title
+
+
+@dataclass(frozen=True, slots=True)
+class TaskQuery:
+    """What a list asks for; `plain` when it asks for nothing (the whole list)."""
+
+    filters: dict[str, object]
+    sort: str
+    descending: bool
+    limit: int | None
+    cursor: str | None
+    page: int | None
+    page_size: int | None
+
+    @property
+    def plain(self) -> bool:
+        return not self.filters and self.sort == "created" and not self.descending and (
+            self.limit is None and self.cursor is None and self.page is None
+            and self.page_size is None
+        )  # fmt: skip
+
+    @property
+    def paged(self) -> bool:
+        return self.page is not None or self.page_size is not None
+
+    @property
+    def size(self) -> int | None:
+        return self.page_size if self.paged else self.limit
+
+    def document(self) -> dict[str, object]:
+        """app.query_tasks's argument."""
+        document: dict[str, object] = {
+            **self.filters,
+            "sort": self.sort,
+            "descending": self.descending,
+        }
+        if self.cursor is not None:
+            document["after"] = decode_cursor(self.cursor, self.sort, self.descending)
+        if self.size is not None:
+            document["limit"] = self.size
+        if self.paged:
+            document["offset"] = ((self.page or 1) - 1) * (self.page_size or 0)
+            document["count"] = True
+        return document
+
+
+def task_query(
+    completed: Annotated[
+        bool | None, Query(description="Only tasks done (true) or not (false).")
+    ] = None,
+    status_: Annotated[
+        StatusFilter | None,
+        BeforeValidator(lower),
+        Query(
+            alias="status", description="all, pending (also todo, active) or completed (also done)."
+        ),
+    ] = None,
+    status_filter: Annotated[
+        StatusFilter | None, BeforeValidator(lower), Query(description="The same as `status`.")
+    ] = None,
+    priority: Annotated[
+        int | None,
+        BeforeValidator(priority_filter),
+        Query(description="low, medium, high, or none; or 0 (none) to 3."),
+    ] = None,
+    tag: Annotated[
+        str | None, Query(min_length=1, max_length=50, description="Tasks with this tag.")
+    ] = None,
+    due_after: Annotated[
+        str | None,
+        BeforeValidator(moment),
+        Query(description="Tasks due at or after this day or moment."),
+    ] = None,
+    due_before: Annotated[
+        str | None,
+        BeforeValidator(moment),
+        Query(description="Tasks due before this day or moment."),
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            description="Words the title or description contains, in any case.",
+        ),
+    ] = None,
+    search: Annotated[
+        str | None, Query(min_length=1, max_length=200, description="The same as `q`.")
+    ] = None,
+    sort: Annotated[
+        Sort | None,
+        BeforeValidator(lower),
+        Query(
+            description="The order: created (the default), updated, due_date, priority, title "
+            "or position."
+        ),
+    ] = None,
+    sort_by: Annotated[
+        Sort | None, BeforeValidator(lower), Query(description="The same as `sort`.")
+    ] = None,
+    order: Annotated[
+        Literal["asc", "desc"] | None,
+        BeforeValidator(lower),
+        Query(description="asc (the default) or desc."),
+    ] = None,
+    sort_order: Annotated[
+        Literal["asc", "desc"] | None,
+        BeforeValidator(lower),
+        Query(description="The same as `order`."),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=LIMIT_MAX,
+            description="At most this many tasks; the Link header names the next page.",
+        ),
+    ] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=2000,
+            description="The next page's cursor, from the Link header or next_cursor.",
+        ),
+    ] = None,
+    page: Annotated[
+        int | None, Query(ge=1, le=PAGE_MAX, description="A page number, from 1, with page_size.")
+    ] = None,
+    page_size: Annotated[
+        int | None, Query(ge=1, le=LIMIT_MAX, description="Tasks a page, with page (default 20).")
+    ] = None,
+) -> TaskQuery:
+    filters: dict[str, object] = {}
+    words = q if q is not None else search
+    for name, value in (("tag", tag), ("due_after", due_after), ("due_before", due_before)):
+        if value is not None:
+            filters[name] = value
+    if words is not None:
+        if "\x00" in words:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT, detail="q must not contain NUL"
+            )
+        filters["q"] = words
+    done = DONE[status_ or status_filter or "all"]
+    if completed is not None:
+        if done is not None and done != completed:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT, detail="completed and status disagree"
+            )
+        done = completed
+    if done is not None:
+        filters["completed"] = done
+    if priority is not None:
+        filters["priority"] = priority
+    if cursor is not None and (page is not None):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="Give cursor or page, not both")
+    if page is not None and page_size is None:
+        page_size = 20
+    return TaskQuery(
+        filters=filters,
+        sort=SORT_KEYS[sort or sort_by or "created"],
+        descending=(order or sort_order or "asc") == "desc",
+        limit=limit if limit is not None or cursor is None else 100,
+        cursor=cursor,
+        page=page,
+        page_size=page_size,
+    )
