@@ -38,6 +38,9 @@ declare
   direction text := case when (query ->> 'descending')::boolean then 'desc' else 'asc' end;
   conditions text := '';
   page_size bigint := coalesce((query ->> 'limit')::bigint, 9223372036854775806);
+  -- q's words as an ILIKE pattern in which % and _ are themselves (null without q).
+  pattern text := '%' || pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(
+                    query ->> 'q', '\', '\\'), '%', '\%'), '_', '\_') || '%';
 begin
   perform app.begin_request(ctx);
   if query ? 'completed' then
@@ -61,8 +64,7 @@ begin
   if query ? 'count' then
     execute 'select pg_catalog.count(*) from app.tasks as t where true' || conditions
        into query_tasks.total
-      using query, '%' || pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(
-              query ->> 'q', '\', '\\'), '%', '\%'), '_', '\_') || '%';
+      using query, pattern;
   end if;
   if query ? 'after' then
     conditions := conditions || pg_catalog.format(
@@ -91,10 +93,7 @@ begin
              where last.n = $3 and exists (select from numbered where numbered.n > $3))
     $sql$, key_expression, direction, conditions)
      into query_tasks.body, query_tasks.size, query_tasks.next_after
-    using query,
-          '%' || pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(
-            query ->> 'q', '\', '\\'), '%', '\%'), '_', '\_') || '%',
-          page_size, coalesce((query ->> 'offset')::bigint, 0);
+    using query, pattern, page_size, coalesce((query ->> 'offset')::bigint, 0);
 end
 $$;
 
