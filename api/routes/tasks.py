@@ -7,7 +7,7 @@ import json
 from typing import Annotated, NoReturn
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, Response, status
+from fastapi import APIRouter, Header, HTTPException, Path, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg.types.json import Jsonb
@@ -35,7 +35,7 @@ from api.routes.responses import (
     Responses,
     error,
 )
-from api.routes.task_lists import TaskQuery, encode_cursor, task_query
+from api.routes.task_lists import PARAMETERS, TaskQuery, encode_cursor, task_query
 
 MAX_ID = 2**63 - 1
 
@@ -177,13 +177,13 @@ router = APIRouter(
             status.HTTP_400_BAD_REQUEST, "A cursor that is not one of ours, or page with cursor"
         ),
     },
+    openapi_extra={"parameters": PARAMETERS},
     summary="List the caller's tasks",
 )
-async def list_tasks(
-    request: Request, db: Db, query: Annotated[TaskQuery, Depends(task_query)]
-) -> Response:
+async def list_tasks(request: Request, db: Db) -> Response:
     """All of the caller's tasks, oldest first; an empty array when there are none. Filters,
     an order and pages narrow it (how-to/use-the-tasks-api.md, "Lists")."""
+    query = task_query(request)
     shape = request.app.state.settings.task_list_shape
     if query.plain and shape == "array":
         (body,) = await db.read(LIST_TASKS)
