@@ -1,19 +1,20 @@
 """Four real frontends' own requests (/work/shared/frontends.md, A to D), each with the
 credential it really holds and what it reads back: their auth, toggle, delete and error
 dialects. Every request carries `Content-Type: application/json`, GETs and empty bodies too,
-as all four send it. The task fields they add (priority, due_date, status, position) and the
-list shapes they expect are proved by the task fields and list tests."""
+as all four send it; the task bodies they send and the list shapes they read are at the end
+(each field and list parameter in detail: test_task_fields.py, test_task_lists.py)."""
 
 import time
 from typing import Any
 
 import httpx
 import jwt
+import pytest
 
 from api.main import create_app
 from tests.conftest import app_settings, http_client
 from tests.utils.better_auth import better_auth_server
-from tests.utils.tokens import SECRET
+from tests.utils.tokens import SECRET, auth
 
 JSON = {"Content-Type": "application/json"}
 PASSWORD = "correct horse battery"
@@ -159,3 +160,46 @@ async def test_d_the_built_in_accounts_read_the_nested_token(database_url: str) 
         assert shown(gone) == "Task not found"
         no_token = await client.get("/api/tasks", headers=JSON)
         assert shown(no_token) == "Invalid token"
+
+
+A_LIST = "/api/u/tasks?search=milk&priority=high&completed=false"
+C_LIST = "/api/tasks?sort_by=due_date&sort_order=asc&page=1&page_size=10"
+
+
+@pytest.mark.parametrize(
+    ("frontend", "body", "shape", "listed", "read"),
+    [
+        ("A", {"title": "Buy milk", "description": "2 l", "priority": "high"}, "array", A_LIST,
+         lambda answer: answer[0]["priority"]),
+        ("B", {"title": "Buy milk", "description": "2 l", "due_date": None, "priority": "medium",
+               "status": "pending"}, "object", "/api/u/tasks?status_filter=all",
+         lambda answer: (answer["count"], answer["tasks"][0]["status"])),
+        ("C", {"title": "Buy milk", "description": "2 l", "priority_id": 2, "tag_ids": [1, 3],
+               "due_date": "2026-12-24", "recurrence_rule": "FREQ=WEEKLY"}, "object", C_LIST,
+         lambda answer: (answer["total"], answer["page"], answer["page_size"],
+                         answer["tasks"][0]["tag_ids"], answer["tasks"][0]["recurrence_rule"])),
+        ("D", {"title": "Buy milk", "description": "2 l", "status": "todo", "priority": 3,
+               "position": 0}, "array", "/api/tasks?sort_by=priority&sort_order=desc",
+         lambda answer: (answer[0]["priority"], answer[0]["position"], answer[0]["status"])),
+    ],
+)  # fmt: skip
+async def test_each_frontends_task_body_and_list_shape(
+    database_url: str, frontend: str, body: dict[str, Any], shape: str, listed: str, read: Any
+) -> None:
+    """The create body each frontend sends, as it sends it, is a 201 (it was a 422 for three of
+    them), and its list, with its own parameters and in the shape it reads, shows the task."""
+    expected = {
+        "A": "high",
+        "B": (1, "pending"),
+        "C": (1, 1, 10, [1, 3], "FREQ=WEEKLY"),
+        "D": ("high", 0, "pending"),
+    }[frontend]
+    settings = app_settings(database_url, task_list_shape=shape)
+    headers = {**auth("u"), "Content-Type": "application/json"}
+    async with http_client(create_app(settings)) as client:
+        tasks = "/api/u/tasks" if frontend in "AB" else "/api/tasks"
+        created = await client.post(tasks, json=body, headers=headers)
+        assert created.status_code == 201, created.text
+        answer = await client.get(listed, headers=headers)
+        assert answer.status_code == 200, answer.text
+        assert read(answer.json()) == expected
