@@ -116,11 +116,6 @@ def summary(seconds: list[float]) -> str:
     )
 
 
-@pytest.mark.skip(
-    reason="known bug: after the restart, requests from the eight writers hang instead of "
-    "recovering (seen on a quiet machine, 2026-12-02); the fast 503s while down were measured "
-    "before the last merges. See how-to/operate-through-outages.md, 'Known gaps'."
-)
 async def test_stopping_the_database_under_writes(
     own_server: StoppableServer, tmp_path: Path
 ) -> None:

@@ -168,7 +168,9 @@ def config(level: str, log_format: LogFormat = "auto") -> dict[str, Any]:
         "formatters": {"default": {"()": formatter, "log_format": chosen}},
         "handlers": {
             "stdout": {
-                "class": "logging.StreamHandler",
+                # A thread writes the lines (api/observability/log_writer.py), so a stdout
+                # that blocks never blocks the event loop.
+                "class": "api.observability.log_writer.QueuedStreamHandler",
                 "formatter": "default",
                 "stream": "ext://sys.stdout",
             }

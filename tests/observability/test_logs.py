@@ -85,6 +85,7 @@ def test_uvicorn_lines_pass_through_the_same_handler(capsys: pytest.CaptureFixtu
         logging.getLogger("uvicorn.error").info(
             "Started server process [%d]", 42, extra={"color_message": "\x1b[36m%d\x1b[0m"}
         )
+        root.handlers[0].flush()  # written by a thread of its own (api/observability/log_writer.py)
         line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     finally:
         root.handlers[:] = saved[1]

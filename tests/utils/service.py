@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,18 +28,33 @@ def free_port() -> int:
 
 
 class Service:
+    """The process, and what it printed, read as it prints: a pipe nobody reads fills (64 KiB
+    of log lines) and then blocks the service's next write, its event loop with it."""
+
     def __init__(self, process: "subprocess.Popen[str]", base: str) -> None:
         self.process = process
         self.base = base
-        self.output = ""
+        self.lines: list[str] = []
+        self.reader = threading.Thread(target=self.read, daemon=True)
+        self.reader.start()
+
+    def read(self) -> None:
+        assert self.process.stdout is not None
+        with self.process.stdout:
+            for line in self.process.stdout:
+                self.lines.append(line)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
 
     def terminate(self) -> None:
         self.process.send_signal(signal.SIGTERM)
 
     def wait(self, seconds: float = 30.0) -> int:
         """Waits for the process to end; its exit status (what it printed is in `output`)."""
-        printed, _ = self.process.communicate(timeout=seconds)
-        self.output += printed
+        self.process.wait(timeout=seconds)
+        self.reader.join(timeout=seconds)
         return self.process.returncode
 
 
@@ -63,7 +79,7 @@ def service(database_url: str, *args: str, cwd: Path, **env: str) -> Iterator[Se
     try:
         deadline = time.monotonic() + 60
         while True:
-            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            assert process.poll() is None, f"serve exited ({running.wait()}): {running.output}"
             try:
                 if httpx.get(f"{running.base}/healthz", timeout=1).status_code == 200:
                     break
