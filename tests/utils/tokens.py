@@ -12,7 +12,7 @@ def make_token(
     sub: str | None = "alice",
     *,
     secret: str = SECRET,
-    expires_in: int = 600,
+    expires_in: int = 6 * 3600,  # modules make tokens at import; a loaded run takes long
     algorithm: str = "HS256",
     **claims: Any,
 ) -> str:
