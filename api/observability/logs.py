@@ -139,6 +139,19 @@ class ScrubbedTextFormatter(logging.Formatter):
         return scrub(super().format(record))
 
 
+# The note api.web.errors adds to an exception it has logged.
+LOGGED = "logged by api.web.errors"
+
+
+class LoggedOnce(logging.Filter):
+    """Drops a line whose exception api.web.errors has logged already (its LOGGED note): the
+    server's own "Exception in ASGI application", for the error the app answered 500 for."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return error is None or LOGGED not in getattr(error, "__notes__", ())
+
+
 def choose(log_format: LogFormat) -> Literal["json", "text"]:
     if log_format != "auto":
         return log_format
@@ -166,8 +179,10 @@ def config(level: str, log_format: LogFormat = "auto") -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"default": {"()": formatter, "log_format": chosen}},
+        "filters": {"logged_once": {"()": LoggedOnce}},
         "handlers": {
             "stdout": {
+                "filters": ["logged_once"],
                 # A thread writes the lines (api/observability/log_writer.py), so a stdout
                 # that blocks never blocks the event loop.
                 "class": "api.observability.log_writer.QueuedStreamHandler",

@@ -20,6 +20,7 @@ from api.database.availability import DatabaseUnavailableError
 from api.database.pool import recheck_soon
 from api.identity import accounts, audit
 from api.observability import metrics
+from api.observability.logs import LOGGED
 from api.web.error_body import error_response, readable
 from api.web.unavailable import database_unavailable, too_busy
 
@@ -122,6 +123,9 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    # Starlette raises it again after this answer, for the server to log: uvicorn's own line
+    # would be the same traceback again (api.observability.logs.LoggedOnce drops it).
+    exc.add_note(LOGGED)
     return internal_error()
 
 

@@ -3,11 +3,17 @@
 import json
 import logging
 import logging.config
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import httpx
 import pytest
 
 from api.observability import logs
 from tests.observability.capture import captured, records
+from tests.test_cli import free_port
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
 
@@ -96,3 +102,44 @@ def test_uvicorn_lines_pass_through_the_same_handler(capsys: pytest.CaptureFixtu
     assert line["logger"] == "uvicorn.error"
     assert line["message"] == "Started server process [42]"
     assert "color_message" not in line
+
+
+SERVE_A_BUG = """
+import sys, uvicorn
+from api.main import create_app
+from api.observability import logs
+from api.settings import Settings
+app = create_app(Settings(_env_file=None, database_url=sys.argv[1], better_auth_secret="s" * 40))
+
+@app.get("/bug")
+async def bug() -> None:
+    raise RuntimeError("a bug of ours")
+
+uvicorn.run(app, port=int(sys.argv[2]), log_config=logs.config("info", "json"))
+"""
+
+
+def test_an_unhandled_error_is_logged_once(database_url: str, tmp_path: Path) -> None:
+    """api.web.errors logs it with its traceback; uvicorn's own "Exception in ASGI
+    application", for the error Starlette raises again after the 500, is dropped."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVE_A_BUG, database_url, str(port)], cwd=tmp_path,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/bug", timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "not serving"
+                time.sleep(0.2)
+        assert answer.status_code == 500
+    finally:
+        process.terminate()
+        printed, _ = process.communicate(timeout=30)
+    assert printed.count("RuntimeError: a bug of ours") == 1, printed
+    assert "unhandled error on GET /bug" in printed
+    assert "Exception in ASGI application" not in printed
