@@ -54,10 +54,11 @@ async def test_the_rest_wait_and_enter_in_arrival_order(
     client: httpx.AsyncClient, gate: Gate
 ) -> None:
     paths = [f"/r{n}" for n in range(6)]
+    admission = client.admission  # type: ignore[attr-defined]
     requests = []
-    for path in paths:  # one by one, so that arrival order is certain
+    for n, path in enumerate(paths):  # each inside or queued before the next is sent
         requests.append(asyncio.create_task(client.get(path)))
-        await asyncio.sleep(0.01)
+        await until(lambda n=n: len(gate.entered) + len(admission.waiting) == n + 1)
     await until(lambda: len(gate.entered) == 2)
     await asyncio.sleep(0.05)
     assert gate.entered == paths[:2]  # the limit holds while the first two are inside

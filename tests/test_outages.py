@@ -63,6 +63,11 @@ def test_serve_waits_for_a_database_that_appears_late(
                 assert answer.status_code == 503, answer.text
                 assert answer.headers["retry-after"] == "1"
                 assert answer.json()["detail"]
+            # Retried meanwhile, with a log line each time: the first attempt failed at start-up.
+            deadline = time.monotonic() + 10
+            while "database unreachable (start-up, attempt 2" not in running.output:
+                assert time.monotonic() < deadline, running.output
+                time.sleep(0.05)
 
             own_server.start()
             deadline = time.monotonic() + 15
