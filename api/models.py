@@ -1,7 +1,7 @@
 """What crosses the API boundary. Limits mirror the check constraints in sql/migrations."""
 
 from datetime import datetime
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 import pydantic
 from pydantic import (
@@ -17,6 +17,17 @@ from pydantic import (
 from sqlmodel import Field, SQLModel
 
 TITLE_MAX = 200  # app.tasks.title: 1..200 characters after trimming
+# Patterns for OpenAPI, so that what it calls valid is what storable() and strip() let through:
+# no NUL anywhere, and for a title or name one character that str.strip() keeps (the others, as
+# str.isspace() has them, written out: the \\s of JSON Schema's regular expressions differs in
+# U+001C..U+001F, U+0085 and U+FEFF). Lone surrogates, which storable() refuses too, no
+# JSON Schema pattern can name.
+NO_NUL = "^[^\\x00]*$"
+WHITESPACE = (
+    "\\t\\n\\x0b\\x0c\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f"
+    "\\u205f\\u3000"
+)
+NOT_BLANK = f"^[^\\x00]*[^\\x00{WHITESPACE}][^\\x00]*$"
 DESCRIPTION_MAX = 2000  # app.tasks.description
 VERSION_MAX = 2**31 - 1  # app.tasks.version is an integer
 MAX_TOKEN_LENGTH = 16 * 1024  # far above any token we issue, and a bound on what is hashed
@@ -46,20 +57,52 @@ def strip(value: object) -> object:
 Title = Annotated[
     str,
     StringConstraints(min_length=1, max_length=TITLE_MAX),
+    pydantic.Field(json_schema_extra={"pattern": NOT_BLANK}),
     BeforeValidator(strip),
     AfterValidator(storable),
 ]
 Description = Annotated[
-    str, StringConstraints(max_length=DESCRIPTION_MAX), AfterValidator(storable)
+    str,
+    StringConstraints(max_length=DESCRIPTION_MAX),
+    pydantic.Field(json_schema_extra={"pattern": NO_NUL}),
+    AfterValidator(storable),
 ]
+
+
+def integral(value: object) -> object:
+    """JSON has one kind of number: 3.0 is the integer 3, as JSON Schema's `integer` says,
+    though strict validation refuses a float. 3.5 stays a float, and is refused."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 Version = Annotated[
     int,
-    Field(
+    pydantic.Field(  # sqlmodel's Field would write the bounds as floats
         ge=1,
         le=VERSION_MAX,
         description="The version the client last read; a stale one is refused with 409.",
     ),
+    BeforeValidator(integral),  # after the bounds, which OpenAPI then shows as they are
 ]
+
+
+def not_null(*names: str, **extra: object) -> ConfigDict:
+    """A model's config whose JSON Schema offers no null for the fields `names`: None there
+    means "not given", and a null sent is refused (or, in a form, cannot be sent). Validation
+    is unchanged; only what OpenAPI shows is."""
+
+    def edit(schema: dict[str, Any]) -> None:
+        for name in names:
+            field = schema["properties"][name]
+            options = [o for o in field.pop("anyOf") if o.get("type") != "null"]
+            field.pop("default", None)
+            (only,) = options
+            schema["properties"][name] = {**only, **field}
+        schema.update(extra)
+
+    return ConfigDict(json_schema_extra=edit)
 
 
 class Strict(SQLModel):
@@ -81,6 +124,14 @@ class TaskReplace(TaskCreate):
 
 class TaskPatch(Strict):
     """PATCH: only the fields present change; `description: null` clears it."""
+
+    # A null title or completed is refused, and one field at least must change
+    # (changes_something).
+    model_config = not_null(
+        "title",
+        "completed",
+        anyOf=[{"required": [name]} for name in ("title", "description", "completed")],
+    )
 
     title: Title | None = None
     description: Description | None = None
@@ -105,6 +156,8 @@ class TaskPatch(Strict):
 class TaskToggle(Strict):
     """PATCH .../toggle (or .../complete) with a body: `completed` sets the state instead of
     flipping it, so that sending the same request twice does not undo it."""
+
+    model_config = not_null("completed")  # a null is refused (completed_not_null)
 
     completed: bool | None = None
     version: Version | None = None
@@ -159,10 +212,16 @@ class ValidationErrorResponse(SQLModel):
 
 
 Email = EmailStr
-Password = Annotated[str, StringConstraints(min_length=8, max_length=128), AfterValidator(storable)]
+Password = Annotated[
+    str,
+    StringConstraints(min_length=8, max_length=128),
+    pydantic.Field(json_schema_extra={"pattern": NO_NUL}),
+    AfterValidator(storable),
+]
 Name = Annotated[
     str,
     StringConstraints(min_length=1, max_length=200),
+    pydantic.Field(json_schema_extra={"pattern": NOT_BLANK}),
     BeforeValidator(strip),
     AfterValidator(storable),
 ]
@@ -177,7 +236,12 @@ class SignUp(Strict):
     )
 
 
-SignInPassword = Annotated[str, StringConstraints(max_length=128), AfterValidator(storable)]
+SignInPassword = Annotated[
+    str,
+    StringConstraints(max_length=128),
+    pydantic.Field(json_schema_extra={"pattern": NO_NUL}),
+    AfterValidator(storable),
+]
 
 
 class SignIn(Strict):
@@ -195,6 +259,8 @@ class PasswordForm(Strict):
 
     username: Email = Field(description="The email.")
     password: SignInPassword
+    model_config = not_null("grant_type", "client_id", "client_secret")  # a form has no null
+
     grant_type: Literal["password"] | None = None
     scope: str = Field(default="", max_length=1000)
     client_id: str | None = Field(default=None, max_length=1000)

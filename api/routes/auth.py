@@ -29,7 +29,14 @@ from api.models import (
     UserPublic,
 )
 from api.observability import metrics
-from api.routes.responses import BAD_AUTHORIZATION, BODY_ERRORS, INVALID, UNAUTHORIZED, error
+from api.routes.responses import (
+    BAD_AUTHORIZATION,
+    BODY_ERRORS,
+    BODY_TOO_LARGE,
+    INVALID,
+    UNAUTHORIZED,
+    error,
+)
 from api.settings import Settings
 
 WAIT_SECONDS = "select app.auth_wait_seconds(%(email)s, %(client)s)"
@@ -275,7 +282,11 @@ async def refresh(request: Request, body: RefreshRequest) -> TokenPair:
     )
 
 
-@router.post("/signout", responses={**CALLER_ERRORS, **INVALID}, summary="Sign out this session")
+@router.post(
+    "/signout",
+    responses={**CALLER_ERRORS, **INVALID, **BODY_TOO_LARGE},
+    summary="Sign out this session",
+)
 async def sign_out(request: Request, db: Db, body: SignOutRequest | None = None) -> Detail:
     """Revokes the access token used for this request and, when given, the refresh token's
     whole family. The user's other sessions keep working. Better Auth's own tokens are revoked

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from api.database.availability import DatabaseUnavailableError
 from api.database.pool import recheck_soon
@@ -111,8 +112,24 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(status.HTTP_422_UNPROCESSABLE_CONTENT, jsonable_encoder(detail))
 
 
+def allowed_methods(request: Request, allow: str) -> str:
+    """Every method some route takes at this path. FastAPI makes a route per method, and
+    Starlette's 405 names only the methods of the first of the app's own routes whose path
+    matched (`allow`); the routes of an included router answer for themselves."""
+    methods = {method.strip() for method in allow.split(",") if method.strip()}
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "\x00"})  # no route takes it
+        if match is Match.PARTIAL:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
+
+
 async def http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
+        headers = dict(exc.headers or {})
+        headers["Allow"] = allowed_methods(request, headers.pop("Allow", headers.pop("allow", "")))
+        return error_response(exc.status_code, exc.detail, headers=headers)
     if exc.status_code == 400 and isinstance(exc.__cause__, ValueError | RecursionError):
         # FastAPI's own answer to a body its JSON parser could not read at all (invalid UTF-8,
         # nesting past the parser's depth): the same words as for any malformed JSON.
