@@ -3,7 +3,6 @@
 Each handler owns its transactions, because some outcomes must commit and still answer with an
 error: a failed sign-in is counted, a reused refresh token revokes its family."""
 
-import json
 from typing import Annotated, Any, TypeVar
 from urllib.parse import parse_qsl
 
@@ -38,6 +37,8 @@ from api.routes.responses import (
     error,
 )
 from api.settings import Settings
+from api.web import json_body
+from api.web.json_body import StrictJsonRoute
 
 WAIT_SECONDS = "select app.auth_wait_seconds(%(email)s, %(client)s)"
 SIGN_UP = "select id, created_at from app.sign_up(%(email)s, %(hash)s, %(name)s)"
@@ -60,7 +61,7 @@ INVALID_CREDENTIALS = "Invalid email or password"
 FORM = "application/x-www-form-urlencoded"
 MAX_FORM_FIELDS = 16
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+router = APIRouter(prefix="/api/auth", tags=["auth"], route_class=StrictJsonRoute)
 CALLER_ERRORS = {**UNAUTHORIZED, **BAD_AUTHORIZATION}  # the routes that take a bearer credential
 
 RATE_LIMITED = error(429, "Too many failures for this email or address; see Retry-After")
@@ -187,7 +188,7 @@ async def sign_in_body(request: Request) -> SignIn:
             detail=f"Request body must be {JSON} or {FORM}",
         )
     try:
-        data = json.loads(raw) if raw else None
+        data = json_body.loads(raw) if raw else None
     except (ValueError, RecursionError):
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="Malformed JSON body") from None
     return validated(SignIn, data)

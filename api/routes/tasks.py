@@ -31,6 +31,7 @@ from api.routes.responses import (
     Responses,
     error,
 )
+from api.web.json_body import StrictJsonRoute
 
 MAX_ID = 2**63 - 1
 
@@ -131,6 +132,7 @@ async def write(db: Db, query: str, params: dict[str, object], stale_code: int) 
 
 
 router = APIRouter(
+    route_class=StrictJsonRoute,
     prefix="/api/tasks",
     tags=["tasks"],
     responses={**UNAUTHORIZED, **BAD_AUTHORIZATION, **UNAVAILABLE, **INVALID},
