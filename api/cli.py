@@ -163,11 +163,12 @@ def serve(settings: Settings, *, run_migrations: bool) -> None:
             # The application writes each request's line itself (api.observability.requests).
             "access_log": False,
             "backlog": settings.backlog,
-            # Limits on reading a request's head, which uvicorn does not set (api/web/server.py).
+            # Limits on reading a request, which uvicorn does not set (api/web/server.py).
             "http": http_protocol(
                 max_header_bytes=settings.max_header_bytes,
                 max_headers=settings.max_headers,
                 header_timeout=settings.header_timeout,
+                body_timeout=settings.body_timeout,
             ),
             "timeout_keep_alive": settings.keep_alive_timeout,
             # The app answers what is left at SHUTDOWN_TIMEOUT itself (api/web/shutdown.py);

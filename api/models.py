@@ -1,6 +1,7 @@
 """What crosses the API boundary. Limits mirror the check constraints in sql/migrations."""
 
 import json
+import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, Self
 
@@ -11,14 +12,27 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     EmailStr,
+    PlainValidator,
     StringConstraints,
     WithJsonSchema,
     computed_field,
     model_validator,
 )
 from sqlmodel import Field, SQLModel
+from typing_extensions import TypeAliasType
 
 TITLE_MAX = 200  # app.tasks.title: 1..200 characters after trimming
+# Patterns for OpenAPI, so that what it calls valid is what storable() and strip() let through:
+# no NUL anywhere, and for a title or name one character that str.strip() keeps (the others, as
+# str.isspace() has them, written out: the \\s of JSON Schema's regular expressions differs in
+# U+001C..U+001F, U+0085 and U+FEFF). Lone surrogates, which storable() refuses too, no
+# JSON Schema pattern can name.
+NO_NUL = "^[^\\x00]*$"
+WHITESPACE = (
+    "\\t\\n\\x0b\\x0c\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f"
+    "\\u205f\\u3000"
+)
+NOT_BLANK = f"^[^\\x00]*[^\\x00{WHITESPACE}][^\\x00]*$"
 DESCRIPTION_MAX = 2000  # app.tasks.description
 VERSION_MAX = 2**31 - 1  # app.tasks.version is an integer
 MAX_TOKEN_LENGTH = 16 * 1024  # far above any token we issue, and a bound on what is hashed
@@ -55,20 +69,52 @@ def strip(value: object) -> object:
 Title = Annotated[
     str,
     StringConstraints(min_length=1, max_length=TITLE_MAX),
+    pydantic.Field(json_schema_extra={"pattern": NOT_BLANK}),
     BeforeValidator(strip),
     AfterValidator(storable),
 ]
 Description = Annotated[
-    str, StringConstraints(max_length=DESCRIPTION_MAX), AfterValidator(storable)
+    str,
+    StringConstraints(max_length=DESCRIPTION_MAX),
+    pydantic.Field(json_schema_extra={"pattern": NO_NUL}),
+    AfterValidator(storable),
 ]
+
+
+def integral(value: object) -> object:
+    """JSON has one kind of number: 3.0 is the integer 3, as JSON Schema's `integer` says,
+    though strict validation refuses a float. 3.5 stays a float, and is refused."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 Version = Annotated[
     int,
-    Field(
+    pydantic.Field(  # sqlmodel's Field would write the bounds as floats
         ge=1,
         le=VERSION_MAX,
         description="The version the client last read; a stale one is refused with 409.",
     ),
+    BeforeValidator(integral),  # after the bounds, which OpenAPI then shows as they are
 ]
+
+
+def not_null(*names: str, **extra: object) -> ConfigDict:
+    """A model's config whose JSON Schema offers no null for the fields `names`: None there
+    means "not given", and a null sent is refused (or, in a form, cannot be sent). Validation
+    is unchanged; only what OpenAPI shows is."""
+
+    def edit(schema: dict[str, Any]) -> None:
+        for name in names:
+            field = schema["properties"][name]
+            options = [o for o in field.pop("anyOf") if o.get("type") != "null"]
+            field.pop("default", None)
+            (only,) = options
+            schema["properties"][name] = {**only, **field}
+        schema.update(extra)
+
+    return ConfigDict(json_schema_extra=edit)
 
 
 class Strict(SQLModel):
@@ -86,10 +132,19 @@ STATUSES = {
 }  # fmt: skip
 
 
+def any_case(*words: str) -> str:
+    """A JSON Schema pattern for exactly one of `words`, in any case (ECMA-262 patterns have
+    no case-insensitive flag)."""
+    spelled = ("".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in w) for w in words)
+    return f"^({'|'.join(spelled)})$"
+
+
 def priority_number(value: object) -> object:
-    """ "low", "medium" (or "normal"), "high", "none", 0 to 3 or null: the stored number."""
-    if isinstance(value, str) and value.strip().lower() in PRIORITIES:
-        return PRIORITIES[value.strip().lower()]
+    """ "low", "medium" (or "normal"), "high", "none" in any case, 0 to 3 or null: the stored
+    number."""
+    if isinstance(value, str) and value.lower() in PRIORITIES:
+        return PRIORITIES[value.lower()]
+    value = integral(value)
     if isinstance(value, int) and not isinstance(value, bool):
         if 0 <= value <= 3:
             return value or None
@@ -105,7 +160,7 @@ Priority = Annotated[
     WithJsonSchema(
         {
             "anyOf": [
-                {"type": "string", "enum": [*PRIORITIES]},
+                {"type": "string", "pattern": any_case(*PRIORITIES)},
                 {"type": "integer", "minimum": 0, "maximum": 3},
                 {"type": "null"},
             ],
@@ -116,22 +171,39 @@ Priority = Annotated[
 ]
 
 
+# RFC 3339's full-date and date-time, which JSON Schema's formats "date" and "date-time" name:
+# what due_date takes, no more (Python's fromisoformat alone takes week dates, no offset, ...).
+DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})")
+NOT_A_DUE_DATE = (
+    "due_date must be a date (2026-12-24) or a date-time with an offset (2026-12-24T17:30:00Z)"
+)
+
+
+def in_utc(moment: datetime) -> str:
+    """The moment in UTC (PostgreSQL takes offsets up to 15:59 only; RFC 3339 allows 23:59),
+    or as given where UTC is past Python's years 1 to 9999 (9999-12-31T23:00:00-05:00), which
+    PostgreSQL stores and answers in UTC."""
+    try:
+        return moment.astimezone(UTC).isoformat()
+    except OverflowError:
+        return moment.isoformat()
+
+
 def due(value: object) -> object:
-    """A day (YYYY-MM-DD) or a moment (ISO 8601; without an offset, UTC): the ISO text."""
+    """A day (YYYY-MM-DD) or a moment (RFC 3339, with an offset): its ISO text."""
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ValueError("due_date must be a date (YYYY-MM-DD), a date-time, or null")
-    text = value.strip()
+        raise ValueError(NOT_A_DUE_DATE)
     try:
-        if len(text) == 10:
-            return date.fromisoformat(text).isoformat()
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError("due_date must be a date (YYYY-MM-DD) or an ISO 8601 date-time") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat()
+        if DAY.fullmatch(value):
+            return date.fromisoformat(value).isoformat()
+        if MOMENT.fullmatch(value):
+            return in_utc(datetime.fromisoformat(value.upper()))
+    except ValueError:  # 2026-02-30
+        pass
+    raise ValueError(NOT_A_DUE_DATE)
 
 
 DueDate = Annotated[
@@ -144,14 +216,15 @@ DueDate = Annotated[
                 {"type": "string", "format": "date-time"},
                 {"type": "null"},
             ],
-            "description": "A day (2026-12-24) or a moment (2026-12-24T17:00:00Z; without an "
-            "offset, UTC). Answered as sent: the day, or the moment in UTC.",
+            "description": "A day (2026-12-24) or a moment with an offset "
+            "(2026-12-24T17:00:00Z). Answered as sent: the day, or the moment in UTC.",
         }
     ),
 ]
 Tag = Annotated[
     str,
     StringConstraints(min_length=1, max_length=TAG_MAX),
+    pydantic.Field(json_schema_extra={"pattern": NOT_BLANK}),
     BeforeValidator(strip),
     AfterValidator(storable),
 ]
@@ -163,24 +236,23 @@ def no_repeats(tags: list[str]) -> list[str]:
 
 Tags = Annotated[
     list[Tag],
-    BeforeValidator(lambda value: [] if value is None else value),
     AfterValidator(no_repeats),
     Field(max_length=TAGS_MAX, description="Up to 20 labels of 1 to 50 characters; repeats "
           "are dropped, the order kept."),
 ]  # fmt: skip
 Position = Annotated[
     int,
-    BeforeValidator(lambda value: 0 if value is None else value),
-    Field(ge=POSITION_MIN, le=POSITION_MAX, description="A manual order, lowest first."),
+    pydantic.Field(ge=POSITION_MIN, le=POSITION_MAX, description="A manual order, lowest first."),
+    BeforeValidator(integral),
 ]
 Status = Annotated[
     str,
-    BeforeValidator(lambda value: value.strip().lower() if isinstance(value, str) else value),
+    BeforeValidator(lambda value: value.lower() if isinstance(value, str) else value),
     AfterValidator(lambda value: value if value in STATUSES else invalid_status()),
     WithJsonSchema(
         {
             "type": "string",
-            "enum": [*STATUSES],
+            "pattern": any_case(*STATUSES),
             "description": "Another way to say `completed`: completed, complete or done for "
             "true; pending, todo, open, incomplete, not_started or in_progress for false.",
         }
@@ -190,6 +262,21 @@ Status = Annotated[
 
 def invalid_status() -> str:
     raise ValueError(f"status must be one of: {', '.join(STATUSES)}")
+
+
+def disagreeing(done: bool) -> dict[str, object]:
+    words = [word for word, says in STATUSES.items() if says == done]
+    return {
+        "required": ["status", "completed"],
+        "properties": {
+            "status": {"type": "string", "pattern": any_case(*words)},
+            "completed": {"const": not done},
+        },
+    }
+
+
+# For OpenAPI: a status and a completed that disagree are refused (status_is_completed).
+STATUS_AGREES: list[Any] = [{"not": disagreeing(True)}, {"not": disagreeing(False)}]
 
 
 def checked_extra(value: object, depth: int = 0) -> None:
@@ -207,11 +294,31 @@ def checked_extra(value: object, depth: int = 0) -> None:
             checked_extra(item, depth + 1)
 
 
+# What a field the API does not model may hold: any JSON whose strings and keys have no NUL.
+# Typed, so that OpenAPI says so (additionalProperties); checked_extra bounds the rest.
+ExtraText = Annotated[str, pydantic.Field(pattern=NO_NUL)]
+UnknownValue = TypeAliasType(
+    "UnknownValue",
+    "ExtraText | int | float | bool | list[UnknownValue] | dict[ExtraText, UnknownValue] | None",
+)
+KNOWN_FIELDS_MAX = 9  # TaskCreate's and TaskPatch's own, version included
+# For OpenAPI: the bounds on the fields the API does not model that a schema can say.
+UNKNOWN_FIELDS_SCHEMA: dict[str, Any] = {
+    "propertyNames": {"minLength": 1, "maxLength": EXTRA_KEY_MAX, "pattern": NO_NUL},
+    "maxProperties": KNOWN_FIELDS_MAX + EXTRA_FIELDS_MAX,
+}
+
+
 class TaskFields(SQLModel):
     """What a client may set on a task. Fields the API does not model are kept as sent
     (`unknown()`), up to 20 of them and 8 KB, unless UNKNOWN_TASK_FIELDS=refuse."""
 
     model_config = ConfigDict(extra="allow", strict=True)  # type: ignore[assignment]
+    # The schema UnknownValue says; the checks are checked_extra's, with clearer words.
+    __pydantic_extra__: dict[
+        str,
+        Annotated[Any, PlainValidator(lambda value: value, json_schema_input_type=UnknownValue)],
+    ] = pydantic.Field(init=False)
 
     def unknown(self) -> dict[str, Any]:
         """The fields this model does not know, but those a task's JSON has (id, user_id,
@@ -245,14 +352,16 @@ def due_columns(due_date: str | None) -> dict[str, object]:
 
 
 class TaskCreate(TaskFields):
+    model_config = ConfigDict(json_schema_extra={"allOf": STATUS_AGREES, **UNKNOWN_FIELDS_SCHEMA})
+
     title: Title = Field(description="1 to 200 characters; surrounding whitespace is trimmed.")
     description: Description | None = None
     completed: bool = False
     status: Status | None = Field(default=None, description="Another way to say `completed`.")
     priority: Priority = None
     due_date: DueDate = None
-    tags: Tags = []
-    position: Position = 0
+    tags: Tags | None = Field(default=None, description="null for none.")
+    position: Position | None = Field(default=None, description="null for 0.")
 
     @model_validator(mode="after")
     def status_is_completed(self) -> Self:
@@ -271,8 +380,8 @@ class TaskCreate(TaskFields):
             "completed": self.completed,
             "priority": self.priority,
             **due_columns(self.due_date),
-            "tags": self.tags,
-            "position": self.position,
+            "tags": self.tags or [],
+            "position": self.position or 0,
         }
 
 
@@ -285,6 +394,13 @@ class TaskReplace(TaskCreate):
 class TaskPatch(TaskFields):
     """PATCH: only the fields present change; `description: null` clears it, and so do null
     for priority, due_date and tags. Unknown fields are merged into the task's."""
+
+    # A null title, completed or status is refused, and one field at least must change
+    # (changes_something; a field the API does not model counts).
+    model_config = not_null(
+        "title", "completed", "status", minProperties=1, allOf=STATUS_AGREES,
+        **UNKNOWN_FIELDS_SCHEMA,
+    )  # fmt: skip
 
     title: Title | None = None
     description: Description | None = None
@@ -342,6 +458,8 @@ PATCHABLE = frozenset(
 class TaskToggle(Strict):
     """PATCH .../toggle (or .../complete) with a body: `completed` sets the state instead of
     flipping it, so that sending the same request twice does not undo it."""
+
+    model_config = not_null("completed")  # a null is refused (completed_not_null)
 
     completed: bool | None = None
     version: Version | None = None
@@ -418,10 +536,16 @@ class ValidationErrorResponse(SQLModel):
 
 
 Email = EmailStr
-Password = Annotated[str, StringConstraints(min_length=8, max_length=128), AfterValidator(storable)]
+Password = Annotated[
+    str,
+    StringConstraints(min_length=8, max_length=128),
+    pydantic.Field(json_schema_extra={"pattern": NO_NUL}),
+    AfterValidator(storable),
+]
 Name = Annotated[
     str,
     StringConstraints(min_length=1, max_length=200),
+    pydantic.Field(json_schema_extra={"pattern": NOT_BLANK}),
     BeforeValidator(strip),
     AfterValidator(storable),
 ]
@@ -436,7 +560,12 @@ class SignUp(Strict):
     )
 
 
-SignInPassword = Annotated[str, StringConstraints(max_length=128), AfterValidator(storable)]
+SignInPassword = Annotated[
+    str,
+    StringConstraints(max_length=128),
+    pydantic.Field(json_schema_extra={"pattern": NO_NUL}),
+    AfterValidator(storable),
+]
 
 
 class SignIn(Strict):
@@ -454,6 +583,8 @@ class PasswordForm(Strict):
 
     username: Email = Field(description="The email.")
     password: SignInPassword
+    model_config = not_null("grant_type", "client_id", "client_secret")  # a form has no null
+
     grant_type: Literal["password"] | None = None
     scope: str = Field(default="", max_length=1000)
     client_id: str | None = Field(default=None, max_length=1000)

@@ -146,6 +146,12 @@ class Settings(BaseSettings):
         description="Seconds a request's head may take to arrive, from the connection's start "
         "or the previous response; then the connection closes.",
     )
+    body_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds a request's body may take to arrive once its head has; then 408 "
+        "and the connection closes.",
+    )
     keep_alive_timeout: float = Field(
         default=5.0,
         gt=0,

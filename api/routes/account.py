@@ -18,6 +18,7 @@ from api.identity import accounts, audit
 from api.models import AccountErasure
 from api.routes.auth import CALLER_ERRORS, FAILED, RATE_LIMITED, too_many, wait_seconds
 from api.routes.responses import BODY_ERRORS, UNAVAILABLE, error
+from api.web.json_body import StrictJsonRoute
 
 OWN_ACCOUNT = "select email, password_hash from app.own_account()"
 ERASE = (
@@ -25,7 +26,9 @@ ERASE = (
     " %(request_id)s)"
 )
 
-router = APIRouter(prefix="/api/account", tags=["account"], responses=UNAVAILABLE)
+router = APIRouter(
+    prefix="/api/account", tags=["account"], responses=UNAVAILABLE, route_class=StrictJsonRoute
+)
 
 
 class TransactionResponse(StreamingResponse):

@@ -3,7 +3,6 @@
 Each handler owns its transactions, because some outcomes must commit and still answer with an
 error: a failed sign-in is counted, a reused refresh token revokes its family."""
 
-import json
 from typing import Annotated, Any, TypeVar
 from urllib.parse import parse_qsl
 
@@ -29,8 +28,17 @@ from api.models import (
     UserPublic,
 )
 from api.observability import metrics
-from api.routes.responses import BAD_AUTHORIZATION, BODY_ERRORS, INVALID, UNAUTHORIZED, error
+from api.routes.responses import (
+    BAD_AUTHORIZATION,
+    BODY_ERRORS,
+    BODY_TOO_LARGE,
+    INVALID,
+    UNAUTHORIZED,
+    error,
+)
 from api.settings import Settings
+from api.web import json_body
+from api.web.json_body import StrictJsonRoute
 
 WAIT_SECONDS = "select app.auth_wait_seconds(%(email)s, %(client)s)"
 SIGN_UP = "select id, created_at from app.sign_up(%(email)s, %(hash)s, %(name)s)"
@@ -53,7 +61,7 @@ INVALID_CREDENTIALS = "Invalid email or password"
 FORM = "application/x-www-form-urlencoded"
 MAX_FORM_FIELDS = 16
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+router = APIRouter(prefix="/api/auth", tags=["auth"], route_class=StrictJsonRoute)
 CALLER_ERRORS = {**UNAUTHORIZED, **BAD_AUTHORIZATION}  # the routes that take a bearer credential
 
 RATE_LIMITED = error(429, "Too many failures for this email or address; see Retry-After")
@@ -180,7 +188,7 @@ async def sign_in_body(request: Request) -> SignIn:
             detail=f"Request body must be {JSON} or {FORM}",
         )
     try:
-        data = json.loads(raw) if raw else None
+        data = json_body.loads(raw) if raw else None
     except (ValueError, RecursionError):
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="Malformed JSON body") from None
     return validated(SignIn, data)
@@ -275,7 +283,11 @@ async def refresh(request: Request, body: RefreshRequest) -> TokenPair:
     )
 
 
-@router.post("/signout", responses={**CALLER_ERRORS, **INVALID}, summary="Sign out this session")
+@router.post(
+    "/signout",
+    responses={**CALLER_ERRORS, **INVALID, **BODY_TOO_LARGE},
+    summary="Sign out this session",
+)
 async def sign_out(request: Request, db: Db, body: SignOutRequest | None = None) -> Detail:
     """Revokes the access token used for this request and, when given, the refresh token's
     whole family. The user's other sessions keep working. Better Auth's own tokens are revoked

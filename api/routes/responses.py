@@ -27,9 +27,11 @@ BAD_AUTHORIZATION = error(
 UNAVAILABLE = error(
     status.HTTP_503_SERVICE_UNAVAILABLE, "Too busy, or the database is unreachable; see Retry-After"
 )
+# Every route that takes a body can answer this, before it reads any of it (api/web/edge.py).
+BODY_TOO_LARGE = error(status.HTTP_413_CONTENT_TOO_LARGE, "Body over 64 KiB")
 BODY_ERRORS: Responses = {
     **INVALID,
     **error(status.HTTP_400_BAD_REQUEST, "Malformed JSON"),
-    **error(status.HTTP_413_CONTENT_TOO_LARGE, "Body over 64 KiB"),
+    **BODY_TOO_LARGE,
     **error(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "The body is not application/json"),
 }

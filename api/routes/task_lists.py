@@ -21,15 +21,17 @@ from typing import Annotated, Any, Literal
 from fastapi import HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
     ValidationError,
+    WithJsonSchema,
 )
 
-from api.models import PRIORITIES, due, due_columns
+from api.models import NO_NUL, PRIORITIES, any_case, due, due_columns, storable
 
 Sort = Literal[
     "created", "created_at", "updated", "updated_at", "due_date", "due", "priority", "title",
@@ -53,14 +55,10 @@ LIMIT_MAX = 1000
 PAGE_MAX = 1_000_000
 
 
-def lower(value: object) -> object:
-    return value.strip().lower() if isinstance(value, str) else value
-
-
 def priority_filter(value: object) -> object:
     if value is None:
         return None
-    text = str(value).strip().lower()
+    text = str(value).lower()
     if text in PRIORITIES:
         return PRIORITIES[text] or 0
     if text in {"0", "1", "2", "3"}:
@@ -172,7 +170,23 @@ class TaskQuery:
         return document
 
 
-Words = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+# No NUL, which PostgreSQL text cannot hold: a 422, not a database error.
+Text = Annotated[
+    str,
+    StringConstraints(min_length=1),
+    Field(json_schema_extra={"pattern": NO_NUL}),
+    AfterValidator(storable),
+]
+Words = Annotated[Text, StringConstraints(max_length=200)]
+PRIORITY_SCHEMA = {
+    "anyOf": [
+        {"type": "string", "pattern": any_case(*PRIORITIES)},
+        {"type": "integer", "minimum": 0, "maximum": 3},
+    ]
+}
+MOMENT_SCHEMA = {
+    "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]
+}
 Order = Literal["asc", "desc"]
 
 
@@ -184,42 +198,32 @@ class ListParams(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     completed: bool | None = Field(None, description="Only tasks done (true) or not (false).")
-    status: Annotated[StatusFilter | None, BeforeValidator(lower)] = Field(
+    status: StatusFilter | None = Field(
         None, description="all, pending (also todo, active) or completed (also done)."
     )
-    status_filter: Annotated[StatusFilter | None, BeforeValidator(lower)] = Field(
-        None, description="The same as `status`."
+    status_filter: StatusFilter | None = Field(None, description="The same as `status`.")
+    priority: Annotated[
+        int | None, BeforeValidator(priority_filter), WithJsonSchema(PRIORITY_SCHEMA)
+    ] = Field(None, description="low, medium, high, or none, in any case; or 0 (none) to 3.")
+    tag: Text | None = Field(None, max_length=50, description="Tasks with this tag.")
+    due_after: Annotated[str | None, BeforeValidator(moment), WithJsonSchema(MOMENT_SCHEMA)] = (
+        Field(None, description="Tasks due at or after this day or moment.")
     )
-    priority: Annotated[int | None, BeforeValidator(priority_filter)] = Field(
-        None, description="low, medium, high, or none; or 0 (none) to 3."
-    )
-    tag: Annotated[str, StringConstraints(min_length=1, max_length=50)] | None = Field(
-        None, description="Tasks with this tag."
-    )
-    due_after: Annotated[str | None, BeforeValidator(moment)] = Field(
-        None, description="Tasks due at or after this day or moment."
-    )
-    due_before: Annotated[str | None, BeforeValidator(moment)] = Field(
-        None, description="Tasks due before this day or moment."
+    due_before: Annotated[str | None, BeforeValidator(moment), WithJsonSchema(MOMENT_SCHEMA)] = (
+        Field(None, description="Tasks due before this day or moment.")
     )
     q: Words | None = Field(
         None, description="Words the title or description contains, in any case."
     )
     search: Words | None = Field(None, description="The same as `q`.")
-    sort: Annotated[Sort | None, BeforeValidator(lower)] = Field(
+    sort: Sort | None = Field(
         None,
         description="The order: created (the default), updated, due_date, priority, title or "
         "position.",
     )
-    sort_by: Annotated[Sort | None, BeforeValidator(lower)] = Field(
-        None, description="The same as `sort`."
-    )
-    order: Annotated[Order | None, BeforeValidator(lower)] = Field(
-        None, description="asc (the default) or desc."
-    )
-    sort_order: Annotated[Order | None, BeforeValidator(lower)] = Field(
-        None, description="The same as `order`."
-    )
+    sort_by: Sort | None = Field(None, description="The same as `sort`.")
+    order: Order | None = Field(None, description="asc (the default) or desc.")
+    sort_order: Order | None = Field(None, description="The same as `order`.")
     limit: int | None = Field(
         None, ge=1, le=LIMIT_MAX,
         description="At most this many tasks; the Link header names the next page.",
@@ -263,17 +267,11 @@ def to_query(params: ListParams) -> TaskQuery:
         if value is not None:
             filters[name] = value
     if words is not None:
-        if "\x00" in words:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT, detail="q must not contain NUL"
-            )
         filters["q"] = words
     done = DONE[status_ or status_filter or "all"]
     if completed is not None:
         if done is not None and done != completed:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT, detail="completed and status disagree"
-            )
+            filters["nothing"] = True  # done and not done: no task is both
         done = completed
     if done is not None:
         filters["completed"] = done

@@ -29,6 +29,7 @@ from api.models import (
 from api.routes.responses import (
     BAD_AUTHORIZATION,
     BODY_ERRORS,
+    BODY_TOO_LARGE,
     INVALID,
     UNAUTHORIZED,
     UNAVAILABLE,
@@ -36,6 +37,7 @@ from api.routes.responses import (
     error,
 )
 from api.routes.task_lists import PARAMETERS, TaskQuery, encode_cursor, task_query
+from api.web.json_body import StrictJsonRoute
 
 MAX_ID = 2**63 - 1
 
@@ -48,13 +50,19 @@ def plain_digits(value: object) -> object:
     return value
 
 
+# The bounds in Path, before the validator: after it, FastAPI writes them into OpenAPI as the
+# unknown keywords ge and le rather than as minimum and maximum.
 TaskId = Annotated[
-    int, BeforeValidator(plain_digits), Path(ge=1, le=MAX_ID, description="The task's id.")
+    int, Path(ge=1, le=MAX_ID, description="The task's id."), BeforeValidator(plain_digits)
 ]
+# What precondition() takes; anything else is a 400. In OpenAPI only, so that the refusal stays
+# the 400 it is documented as, not a 422.
+IF_MATCH = r'^(\*|"[0-9]+"|W/".*)$'
 IfMatch = Annotated[
     str | None,
     Header(
         alias="If-Match",
+        json_schema_extra={"type": "string", "pattern": IF_MATCH},
         description='The ETag of the version the client last read, e.g. "3", or *; '
         "412 when the task has changed since.",
     ),
@@ -149,6 +157,7 @@ async def write(db: Db, query: str, params: dict[str, object], stale_code: int) 
 
 
 router = APIRouter(
+    route_class=StrictJsonRoute,
     prefix="/api/tasks",
     tags=["tasks"],
     responses={**UNAUTHORIZED, **BAD_AUTHORIZATION, **UNAVAILABLE, **INVALID},
@@ -298,7 +307,12 @@ async def patch_task(
 @router.patch(
     "/{task_id}/toggle",
     response_model=TaskPublic,
-    responses={200: {"headers": ETAG_HEADER}, **PRECONDITION_ERRORS, **STALE_BODY},
+    responses={
+        200: {"headers": ETAG_HEADER},
+        **PRECONDITION_ERRORS,
+        **STALE_BODY,
+        **BODY_TOO_LARGE,
+    },
     summary="Flip a task's completed flag, or set it",
 )
 async def toggle_task(

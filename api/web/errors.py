@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from api.database.availability import DatabaseUnavailableError
 from api.database.pool import recheck_soon
@@ -34,6 +35,7 @@ DETAIL_BY_SQLSTATE = {
     "23514": "A value is outside its allowed range",
     "22001": "A value is too long",
     "22003": "A number is out of range",
+    "22008": "A date or time is out of range",
 }
 HTTP_BY_SQLSTATE = {
     "42501": status.HTTP_403_FORBIDDEN,  # insufficient_privilege: a grant or policy said no
@@ -43,6 +45,7 @@ HTTP_BY_SQLSTATE = {
     "23514": status.HTTP_422_UNPROCESSABLE_CONTENT,  # check_violation
     "22001": status.HTTP_422_UNPROCESSABLE_CONTENT,  # string_data_right_truncation
     "22003": status.HTTP_422_UNPROCESSABLE_CONTENT,  # numeric_value_out_of_range
+    "22008": status.HTTP_422_UNPROCESSABLE_CONTENT,  # datetime_field_overflow
 }
 
 
@@ -112,8 +115,24 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(status.HTTP_422_UNPROCESSABLE_CONTENT, jsonable_encoder(detail))
 
 
+def allowed_methods(request: Request, allow: str) -> str:
+    """Every method some route takes at this path. FastAPI makes a route per method, and
+    Starlette's 405 names only the methods of the first of the app's own routes whose path
+    matched (`allow`); the routes of an included router answer for themselves."""
+    methods = {method.strip() for method in allow.split(",") if method.strip()}
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "\x00"})  # no route takes it
+        if match is Match.PARTIAL:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
+
+
 async def http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
+        headers = dict(exc.headers or {})
+        headers["Allow"] = allowed_methods(request, headers.pop("Allow", headers.pop("allow", "")))
+        return error_response(exc.status_code, exc.detail, headers=headers)
     if exc.status_code == 400 and isinstance(exc.__cause__, ValueError | RecursionError):
         # FastAPI's own answer to a body its JSON parser could not read at all (invalid UTF-8,
         # nesting past the parser's depth): the same words as for any malformed JSON.

@@ -17,7 +17,14 @@ many connections as it liked, and grow a worker's memory by whatever it sent.
 - a request's head must be complete HEADER_TIMEOUT seconds after the connection opened or the
   previous response ended, else the connection closes;
 - a new connection that sends nothing for KEEP_ALIVE_TIMEOUT seconds closes, as one kept alive
-  does between requests (uvicorn's own timer, armed on connecting as well).
+  does between requests (uvicorn's own timer, armed on connecting as well);
+- a request's body must be complete BODY_TIMEOUT seconds after its head was, else the answer
+  is 408 (when no response has started) and the connection closes: a client that sends its
+  body a byte at a time would otherwise hold one of MAX_ACTIVE_REQUESTS for as long as it
+  liked. The head's timer watches this too, so a BODY_TIMEOUT below HEADER_TIMEOUT takes
+  effect only at HEADER_TIMEOUT;
+- a request the HTTP parser cannot read (a bare CR or LF in a header, a NUL, a bad chunk) is
+  answered 400 with a JSON `detail`, as every other error, not uvicorn's plain text.
 
 On the way of every request this costs a few counters and one timer per connection, re-armed
 only when it falls due. A head is measured field by field only when more bytes than the limit
@@ -50,14 +57,15 @@ class HeadLimits:
     max_bytes: int  # request line and header fields together
     max_fields: int
     timeout: float  # seconds to receive a whole head
+    body_timeout: float  # seconds to receive a whole body, once its head is in
 
 
 def http_protocol(
-    *, max_header_bytes: int, max_headers: int, header_timeout: float
+    *, max_header_bytes: int, max_headers: int, header_timeout: float, body_timeout: float
 ) -> "functools.partial[LimitedHttpProtocol]":
     """uvicorn's `http` option. A partial of the class rather than a class of its own, so that
     the limits travel with uvicorn's configuration to each worker process (WORKERS > 1)."""
-    limits = HeadLimits(max_header_bytes, max_headers, header_timeout)
+    limits = HeadLimits(max_header_bytes, max_headers, header_timeout, body_timeout)
     return functools.partial(LimitedHttpProtocol, limits=limits)
 
 
@@ -82,6 +90,8 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self.max_head_bytes = limits.max_bytes
         self.max_fields = limits.max_fields
         self.head_timeout = limits.timeout
+        self.body_timeout = limits.body_timeout
+        self.body_since: float | None = None  # when the body's time began; None: not awaited
         self.headers = []  # uvicorn's, made anew for each request; counted after every read
         # Bytes read since a head was completed or body bytes arrived: the head read so far, at
         # most. A head that began within the read that ended the previous request is counted
@@ -137,16 +147,15 @@ class LimitedHttpProtocol(HttpToolsProtocol):
             return
         except httptools.HttpParserError:
             if self.refusal is not None:
-                self.refuse(self.refusal)
+                self.refuse(431, self.refusal)
                 return
-            msg = "Invalid HTTP request received."
-            self.logger.warning(msg)
-            self.send_400_response(msg)
+            self.logger.info("%s - invalid HTTP request refused with 400", self.peer())
+            self.refuse(400, "Invalid HTTP request")
             return
         if self.head_bytes > self.max_head_bytes:
-            self.refuse(self.too_large())
+            self.refuse(431, self.too_large())
         elif len(self.headers) > self.max_fields:
-            self.refuse(self.too_many())
+            self.refuse(431, self.too_many())
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -168,6 +177,11 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self.head_measured = False
         self.head_since = None
         super().on_headers_complete()
+        self.body_since = self.loop.time()  # until on_message_complete, often in this same read
+
+    def on_message_complete(self) -> None:
+        self.body_since = None
+        super().on_message_complete()
 
     def on_body(self, body: bytes) -> None:
         self.head_bytes = 0
@@ -184,7 +198,12 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self.head_timer = None
         if self.transport.is_closing():
             return
-        if self.head_since is None:
+        if self.head_since is None and self.body_since is not None:
+            wait = self.body_since + self.body_timeout - self.loop.time()
+            if wait <= 0:
+                self.body_late()
+                return
+        elif self.head_since is None:
             wait = self.head_timeout
         else:
             wait = self.head_since + self.head_timeout - self.loop.time()
@@ -195,14 +214,26 @@ class LimitedHttpProtocol(HttpToolsProtocol):
                 return
         self.head_timer = self.loop.call_later(wait, self.head_deadline)
 
-    def refuse(self, detail: str) -> None:
-        """Answers 431 and closes; closes only, when a response is already under way."""
-        self.logger.info("%s - request refused with 431: %s", self.peer(), detail)
+    def body_late(self) -> None:
+        """The body timer: 408 unless a response has started, then close. The app, waiting for
+        the rest of the body, sees the client go away (http.disconnect)."""
+        cycle = self.cycle
+        if cycle.response_started:
+            self.transport.close()
+            return
+        cycle.disconnected = True
+        cycle.message_event.set()
+        self.cycle = None  # type: ignore[assignment]  # refuse() answers no request in progress
+        self.refuse(408, f"Request body not received within {self.body_timeout:g} s")
+
+    def refuse(self, status: int, detail: str) -> None:
+        """Answers `status` and closes; closes only, when a response is already under way."""
+        self.logger.info("%s - request refused with %d: %s", self.peer(), status, detail)
         if self.cycle is not None and not self.cycle.response_complete:
             self.transport.close()
             return
         body = json.dumps(error_body(detail), separators=(",", ":")).encode()
-        content = [STATUS_LINE[431]]
+        content = [STATUS_LINE[status]]
         for name, value in self.server_state.default_headers:
             content.extend([name, b": ", value, b"\r\n"])
         content.extend(

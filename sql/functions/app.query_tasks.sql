@@ -1,6 +1,7 @@
 -- GET /api/tasks with a query (api/routes/task_lists.py) in one statement: the caller's tasks
 -- that match `query`'s filters, in its order, one page of them. `query` is a JSON object:
 --   completed   true or false;                priority  1 to 3, or 0 for none;
+--   nothing     true: filters that contradict each other, which no task meets;
 --   tag         a tag the task has;           q         words in the title or description,
 --   due_after, due_before  ISO moments (at or after; before);                in any case;
 --   sort        created, updated, due_date, priority, title or position; descending  boolean;
@@ -43,6 +44,9 @@ declare
                     query ->> 'q', '\', '\\'), '%', '\%'), '_', '\_') || '%';
 begin
   perform app.begin_request(ctx);
+  if query ? 'nothing' then  -- filters no task can meet (completed=true&status=pending)
+    conditions := conditions || ' and false';
+  end if;
   if query ? 'completed' then
     conditions := conditions || ' and t.completed = ($1 ->> ''completed'')::boolean';
   end if;

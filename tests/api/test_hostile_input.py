@@ -158,3 +158,37 @@ async def test_a_body_over_the_limit_is_refused_with_the_request_id(
     response = await client.post("/api/tasks", content=b"x" * 70_000, headers=headers)
     assert response.status_code == 413
     assert response.headers["x-request-id"] == "too-big-1"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/tasks", b'{"title": "a", "title": "b"}'),
+        ("/api/tasks", b'{"title": "a", "completed": false, "completed": true}'),
+        ("/api/auth/signup", b'{"email": "d@example.com", "email": "e@example.com",'
+         b' "password": "password123", "name": "n"}'),
+        ("/api/auth/signin", b'{"email": "d@example.com", "password": "x", "password": "y"}'),
+        ("/api/auth/refresh", b'{"refresh_token": "a", "refresh_token": "b"}'),
+        ("/api/auth/signout", b'{"refresh_token": "a", "refresh_token": "b"}'),
+    ],
+)  # fmt: skip
+async def test_a_key_given_twice_is_malformed_json(
+    client: httpx.AsyncClient, database_url: str, path: str, body: bytes
+) -> None:
+    """Which of two values wins differs between parsers: the service takes neither."""
+    response = await client.post(path, content=body, headers={**ALICE, **JSON})
+    assert (response.status_code, response.json()) == (400, error_json("Malformed JSON body"))
+    assert rows(database_url, "select count(*) from app.tasks") == 0
+    assert rows(database_url, "select count(*) from app.users") == 0
+
+
+async def test_a_key_given_twice_in_a_write_changes_nothing(
+    client: httpx.AsyncClient, database_url: str, task_id: int
+) -> None:
+    body = b'{"title": "x", "description": "a", "description": "b"}'
+    for method in ("PUT", "PATCH"):
+        response = await client.request(
+            method, f"/api/tasks/{task_id}", content=body, headers={**ALICE, **JSON}
+        )
+        assert (response.status_code, response.json()) == (400, error_json("Malformed JSON body"))
+    assert rows(database_url, "select version from app.tasks") == 1

@@ -158,3 +158,85 @@ def test_functions_the_request_role_calls_as_itself_are_not_security_definer(
     ).fetchall()
     assert len(rows) == 8
     assert [name for name, definer in rows if definer] == []
+
+
+# Security definer functions the request role can call with a user id of its choosing, and what
+# that lets raw SQL as app_user do. The API passes the id that a password check in Python
+# verified, but the database cannot tell that call from any other: a known gap
+# (how-to/security-model.md, "Not yet covered"). Each entry must go when it is fixed.
+ACTS_FOR_ANY_USER = {
+    "app.issue_refresh_token": "stores a refresh token of the caller's making for any user id",
+    "app.set_password_hash": "replaces any user's password hash",
+}
+USER_ID_ARGUMENT = r"(^|_)user_id$|^user$|^owner(_id)?$|^account(_id)?$"
+
+
+def definers_taking_a_user_id(conn: psycopg.Connection) -> set[str]:
+    """Security definer functions the request role may execute that take a user id as input:
+    they act for whichever user the caller names, unless they hold it to the current user."""
+    rows = conn.execute(
+        """
+        select n.nspname || '.' || p.proname, p.prosrc
+          from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+          cross join lateral unnest(p.proargnames, coalesce(p.proargmodes, array_fill(
+                'i'::"char", array[cardinality(p.proargnames)]))) as a(name, mode)
+         where p.prosecdef
+           and n.nspname <> all (%s)
+           and has_function_privilege('app_user', p.oid, 'execute')
+           and a.mode in ('i', 'b', 'v')
+           and a.name ~ %s
+        """,
+        (list(SYSTEM_SCHEMAS), USER_ID_ARGUMENT),
+    ).fetchall()
+    return {name for name, source in rows if CURRENT_USER not in source}
+
+
+def test_no_function_lets_the_request_role_name_the_user_it_acts_for(
+    conn: psycopg.Connection,
+) -> None:
+    assert definers_taking_a_user_id(conn) == set(ACTS_FOR_ANY_USER)
+
+
+def test_a_new_function_that_acts_for_a_named_user_is_caught(conn: psycopg.Connection) -> None:
+    conn.execute(
+        "create function app.rename_user(user_id text, name text) returns void language sql"
+        " security definer set search_path = '' as"
+        " $$ update app.users set name = rename_user.name where id = rename_user.user_id $$"
+    )
+    conn.execute("grant execute on function app.rename_user(text, text) to app_user")
+    conn.execute(
+        "create function app.rename_me(user_id text, name text) returns void language sql"
+        " security definer set search_path = '' as $$ update app.users set name = rename_me.name"
+        " where id = rename_me.user_id and id = app.current_user_id() $$"
+    )
+    conn.execute("grant execute on function app.rename_me(text, text) to app_user")
+    found = definers_taking_a_user_id(conn)
+    assert "app.rename_user" in found
+    assert "app.rename_me" not in found
+
+
+def test_the_known_gaps_are_real(conn: psycopg.Connection) -> None:
+    """What ACTS_FOR_ANY_USER says, shown: with no user of its own, raw SQL as the request role
+    gives a victim a refresh token it knows and a password hash of its choosing."""
+    conn.execute("insert into app.users (id, email) values ('victim', 'victim@example.com')")
+    conn.execute(
+        "insert into app_private.accounts (user_id, email, password_hash)"
+        " values ('victim', 'victim@example.com', 'the victim''s hash')"
+    )
+    with conn.transaction(force_rollback=True):
+        conn.execute("select set_config('role', 'app_user', true)")
+        conn.execute(
+            "select app.issue_refresh_token('victim', gen_random_uuid(), sha256('known'),"
+            " now() + '1 day',"
+            " gen_random_uuid(), now() + '1 hour')"
+        )
+        conn.execute("select app.set_password_hash('victim', 'the attacker''s hash')")
+        conn.execute("reset role")
+        tokens = conn.execute(
+            "select count(*) from app_private.refresh_tokens where user_id = 'victim'"
+        ).fetchone()
+        hashes = conn.execute(
+            "select password_hash from app_private.accounts where user_id = 'victim'"
+        ).fetchone()
+    assert tokens == (1,)
+    assert hashes == ("the attacker's hash",)
