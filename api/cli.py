@@ -44,7 +44,8 @@ def parser() -> argparse.ArgumentParser:
         "purge",
         help="delete what is past its retention period (for cron)",
         description="Runs app_private.purge_expired with AUDIT_RETENTION_DAYS, "
-        "EXPIRED_TOKEN_RETENTION_DAYS and RATE_LIMIT_RETENTION_HOURS, as MIGRATION_DATABASE_URL "
+        "EXPIRED_TOKEN_RETENTION_DAYS, RATE_LIMIT_RETENTION_HOURS and TOMBSTONE_RETENTION_DAYS, "
+        "as MIGRATION_DATABASE_URL "
         "(or DATABASE_URL), and prints how many rows went from each table.",
     )
     return top
@@ -52,7 +53,7 @@ def parser() -> argparse.ArgumentParser:
 
 PURGE = (
     "select purged_from, purged_rows"
-    " from app_private.purge_expired(%(audit)s, %(tokens)s, %(rate_limits)s)"
+    " from app_private.purge_expired(%(audit)s, %(tokens)s, %(rate_limits)s, %(tombstones)s)"
 )
 
 
@@ -62,6 +63,7 @@ def purge(settings: Settings, database_url: str) -> list[tuple[str, int]]:
         "audit": timedelta(days=settings.audit_retention_days),
         "tokens": timedelta(days=settings.expired_token_retention_days),
         "rate_limits": timedelta(hours=settings.rate_limit_retention_hours),
+        "tombstones": timedelta(days=settings.tombstone_retention_days),
     }
     with psycopg.connect(database_url) as conn:
         return [(table, count) for table, count in conn.execute(PURGE, periods).fetchall()]

@@ -134,6 +134,20 @@ class TaskPublic(SQLModel):
     updated_at: datetime
 
 
+class TaskChanges(SQLModel):
+    """GET /api/tasks/changes: what changed after the cursor (how-to/sync-a-frontend.md)."""
+
+    tasks: list[TaskPublic] = Field(
+        description="Tasks created or changed after the cursor, each as GET sends it, in the "
+        "order they were written; merge by id, keeping the higher version."
+    )
+    deleted: list[int] = Field(description="Ids of tasks deleted after the cursor.")
+    cursor: str = Field(
+        description="Opaque: pass it as `since` to get what changes after this answer."
+    )
+    has_more: bool = Field(description="More changes are waiting: call again with `cursor` now.")
+
+
 class ErrorResponse(SQLModel):
     """Every error's body (api.web.error_body)."""
 

@@ -21,9 +21,11 @@ ALL = [
     "0005_request_functions",
     "0006_check_versions_and_store_json",
     "0007_add_erasure_and_retention",
+    "0009_record_task_changes",
 ]
 NEWEST = ALL[-1]
 V0006 = "0006_check_versions_and_store_json"
+V0007 = "0007_add_erasure_and_retention"
 
 # The request functions whose OUT parameters 0006 changed, and those that read public_json: the
 # version before creates its own with create or replace, which needs these gone first.
@@ -77,6 +79,15 @@ EXPECTED_POLICIES = [
     ("audit_events", "purge_expired"),
     ("audit_events", "select_maintained"),
     ("audit_events", "select_own"),
+    ("task_sync_states", "insert_own"),
+    ("task_sync_states", "mark_purged"),
+    ("task_sync_states", "select_own"),
+    ("task_sync_states", "select_purging"),
+    ("task_sync_states", "update_own"),
+    ("task_tombstones", "insert_own"),
+    ("task_tombstones", "purge_expired"),
+    ("task_tombstones", "select_expired"),
+    ("task_tombstones", "select_own"),
     ("tasks", "delete_own"),
     ("tasks", "insert_own"),
     ("tasks", "select_own"),
@@ -123,11 +134,24 @@ def test_rollback_one_step_removes_only_the_newest_migration(
     task = "insert into app.tasks (user_id, title) values ('alice', 'kept') returning id"
     conn.execute("insert into app.users (id) values ('alice')")
     task_id = conn.execute(task).fetchone()[0]  # type: ignore[index]
-    assert columns(conn)[-1] == "public_json"
-    assert existing(conn, RESHAPED) == list(RESHAPED)
+    assert columns(conn)[-1] == "change_seq"
+    # 0009 gave app.list_tasks its marker.
+    assert existing(conn, RESHAPED) == [s for s in RESHAPED if not s.startswith("app.list_tasks")]
     assert not may_update_version(conn)
 
     assert rollback(database_url) == [NEWEST]
+    assert columns(conn)[-1] == "public_json"
+    cur = conn.execute(
+        "select to_regclass('app.task_sync_states')::text,"
+        " to_regclass('app.task_tombstones')::text,"
+        " to_regprocedure('app.task_changes(app.request_context, bigint, bigint, integer)')::text"
+    )
+    assert cur.fetchone() == (None, None, None)
+    cur = conn.execute(  # the trigger that numbered writes went with the column
+        "update app.tasks set completed = true where id = %s returning version", (task_id,)
+    )
+    assert cur.fetchall() == [(2,)]
+    assert rollback(database_url) == [V0007]
     assert rollback(database_url) == [V0006]
 
     assert applied(conn) == ALL[:5]
@@ -142,7 +166,7 @@ def test_rollback_one_step_removes_only_the_newest_migration(
     cur = conn.execute(
         "update app.tasks set completed = true where id = %s returning version", (task_id,)
     )
-    assert cur.fetchall() == [(2,)]
+    assert cur.fetchall() == [(3,)]
 
     assert rollback(database_url) == ["0005_request_functions"]
 
@@ -182,7 +206,7 @@ def test_rollback_one_step_removes_only_the_newest_migration(
 def test_rollback_all_then_migrate_again(conn: Connection, database_url: str) -> None:
     assert migrate(database_url) == []
     assert rollback(database_url) == [NEWEST]
-    assert rollback(database_url, all_steps=True) == ALL[5::-1]
+    assert rollback(database_url, all_steps=True) == ALL[-2::-1]
 
     assert schemas(conn) == []
     assert applied(conn) == []
@@ -220,6 +244,7 @@ def test_0006_fills_public_json_for_the_tasks_already_there(
     TimeZone is not UTC) get their JSON when it applies, as if they had been written after,
     whatever the TimeZone of the session that migrates."""
     assert rollback(database_url) == [NEWEST]
+    assert rollback(database_url) == [V0007]
     assert rollback(database_url) == [V0006]
     database = sql.Identifier(conn.info.dbname)
     conn.execute(sql.SQL("alter database {} set timezone = 'Asia/Kathmandu'").format(database))
@@ -237,7 +262,7 @@ def test_0006_fills_public_json_for_the_tasks_already_there(
         )
         conn.execute("update app.tasks set completed = not completed where user_id = 'bob'")
 
-    assert migrate(database_url) == [V0006, NEWEST]
+    assert migrate(database_url) == [V0006, V0007, NEWEST]
 
     ids = [row[0] for row in conn.execute("select id from app.tasks order by id").fetchall()]
     assert len(ids) == 3
@@ -255,6 +280,7 @@ def test_0007_rolls_back_to_an_audit_trail_without_exceptions(
     everyone again, the purge's cutoff no longer opening it."""
     conn.execute("insert into app.audit_events (event, user_id) values ('account_erased', 'x')")
     assert rollback(database_url) == [NEWEST]
+    assert rollback(database_url) == [V0007]
     assert existing(conn, ERASURE_FUNCTIONS) == []
     assert [name for table, name in policies(conn)] == [
         "insert_any", "delete_own", "insert_own", "select_own", "update_own", "insert_self",
@@ -271,7 +297,7 @@ def test_0007_rolls_back_to_an_audit_trail_without_exceptions(
         conn.execute("select set_config('app.audit_purge_before', 'infinity', true)")
         with pytest.raises(psycopg.Error, match="append-only"):
             conn.execute("delete from app.audit_events")
-    assert migrate(database_url) == [NEWEST]
+    assert migrate(database_url) == [V0007, NEWEST]
 
 
 ERASURE_FUNCTIONS = (
@@ -317,3 +343,36 @@ def test_a_migration_waits_as_long_as_the_one_before_it_takes(database_url: str)
         assert waits == (1,)
     waiting.join(30)
     assert done.is_set()
+
+
+def test_0009_numbers_the_tasks_already_there_and_keeps_their_versions(
+    conn: Connection, database_url: str
+) -> None:
+    """Tasks written before 0009 get change numbers in the order of their last update, their
+    owners a counter at the highest, and nothing else about them changes."""
+    assert rollback(database_url) == [NEWEST]
+    conn.execute("insert into app.users (id) values ('alice'), ('bob')")
+    conn.execute(
+        "insert into app.tasks (user_id, title, updated_at) values"
+        " ('alice', 'later', now()), ('alice', 'earlier', now() - interval '1 hour'),"
+        " ('bob', 'bobs', now())"
+    )
+    conn.execute("update app.tasks set completed = true where title = 'bobs'")
+    before = conn.execute("select id, version, public_json from app.tasks order by id").fetchall()
+
+    assert migrate(database_url) == [NEWEST]
+
+    after = conn.execute("select id, version, public_json from app.tasks order by id").fetchall()
+    assert after == before
+    numbered = conn.execute(
+        "select user_id, title, change_seq from app.tasks order by user_id, change_seq"
+    ).fetchall()
+    assert numbered == [("alice", "earlier", 1), ("alice", "later", 2), ("bob", "bobs", 1)]
+    counters = conn.execute(
+        "select user_id, change_count from app.task_sync_states order by user_id"
+    ).fetchall()
+    assert counters == [("alice", 2), ("bob", 1)]
+    with conn.transaction(force_rollback=True):  # the next write takes the next number
+        conn.execute(REQUEST_CONTEXT, user_context("alice"))
+        cur = conn.execute("insert into app.tasks (title) values ('new') returning change_seq")
+        assert cur.fetchone() == (3,)

@@ -247,6 +247,7 @@ def test_the_request_role_holds_no_write_grant_on_it_or_on_version(conn: Connect
         ("created_at", False, False),
         ("updated_at", False, False),
         ("public_json", False, False),
+        ("change_seq", False, False),
     ]
 
 
