@@ -48,6 +48,35 @@ PUT, PATCH, toggle and DELETE to get 412 instead of overwriting someone else's c
 """
 
 
+def documented_headers(openapi: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
+    """FastAPI's OpenAPI document, with the headers the edge middleware (api.web.edge) and the
+    error answers (api.web.errors) put on responses of every route, which no route declares."""
+
+    def document() -> dict[str, Any]:
+        spec = openapi()
+        for item in spec.get("paths", {}).values():
+            for operation in item.values():
+                for code, response in operation.get("responses", {}).items():
+                    headers = response.setdefault("headers", {})
+                    headers.setdefault("X-Request-ID", REQUEST_ID_HEADER)
+                    if code in ("429", "503"):
+                        headers.setdefault("Retry-After", RETRY_AFTER_HEADER)
+        return spec
+
+    return document
+
+
+REQUEST_ID_HEADER = {
+    "description": "The request's id: the caller's own X-Request-ID when it sent a valid one, "
+    "else a new one; in the service's log lines too",
+    "schema": {"type": "string", "example": "4bf92f3577b34da6a3ce929d0e0e4736"},
+}
+RETRY_AFTER_HEADER = {
+    "description": "Seconds to wait before trying again",
+    "schema": {"type": "integer", "example": 1},
+}
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
     settings: Settings = app.state.settings
@@ -142,6 +171,7 @@ def create_app(
     app.include_router(auth.router)
     app.include_router(account.router)
     app.include_router(meta.router)
+    app.openapi = documented_headers(app.openapi)  # type: ignore[method-assign]
     return app
 
 

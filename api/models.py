@@ -10,10 +10,12 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     EmailStr,
+    JsonValue,
     StringConstraints,
     computed_field,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 from sqlmodel import Field, SQLModel
 
 TITLE_MAX = 200  # app.tasks.title: 1..200 characters after trimming
@@ -62,12 +64,19 @@ Version = Annotated[
 ]
 
 
+def examples(*values: JsonValue) -> ConfigDict:
+    """A model's examples in OpenAPI (merged with the config it inherits)."""
+    return ConfigDict(json_schema_extra={"examples": list(values)})
+
+
 class Strict(SQLModel):
     # No unknown fields, and no coercion: "true" is not a boolean, "1" is not a version.
     model_config = ConfigDict(extra="forbid", strict=True)  # type: ignore[assignment]
 
 
 class TaskCreate(Strict):
+    model_config = examples({"title": "Buy milk", "description": "2 litres", "completed": False})
+
     title: Title = Field(description="1 to 200 characters; surrounding whitespace is trimmed.")
     description: Description | None = None
     completed: bool = False
@@ -76,15 +85,21 @@ class TaskCreate(Strict):
 class TaskReplace(TaskCreate):
     """PUT: every field is set; description and completed fall back to their defaults."""
 
+    model_config = examples({"title": "Buy oat milk", "description": "oat", "completed": True})
     version: Version | None = None
 
 
 class TaskPatch(Strict):
     """PATCH: only the fields present change; `description: null` clears it."""
 
-    title: Title | None = None
+    model_config = examples(
+        {"completed": True}, {"title": "Buy oat milk", "description": "oat, 1 litre"}
+    )
+    # null is refused for title and completed (changes_something), so the schema does not offer
+    # it; the validator, not the type, refuses it, so the error's location stays ["body"].
+    title: Title | SkipJsonSchema[None] = None
     description: Description | None = None
-    completed: bool | None = None
+    completed: bool | SkipJsonSchema[None] = None
     version: Version | None = None
 
     @model_validator(mode="after")
@@ -106,7 +121,8 @@ class TaskToggle(Strict):
     """PATCH .../toggle (or .../complete) with a body: `completed` sets the state instead of
     flipping it, so that sending the same request twice does not undo it."""
 
-    completed: bool | None = None
+    model_config = examples({}, {"completed": True})
+    completed: bool | SkipJsonSchema[None] = None  # null is refused below
     version: Version | None = None
 
     @model_validator(mode="after")
@@ -119,11 +135,25 @@ class TaskToggle(Strict):
 class TaskDeleted(SQLModel):
     """DELETE's answer when DELETE_RESPONSE=json."""
 
+    model_config = examples({"deleted": 42, "message": "Task deleted"})  # type: ignore[assignment]
     deleted: int = Field(description="The deleted task's id.")
     message: str
 
 
 class TaskPublic(SQLModel):
+    model_config = examples(
+        {
+            "id": 42,
+            "title": "Buy milk",
+            "description": "2 litres",
+            "completed": False,
+            "user_id": "alice",
+            "version": 3,
+            "created_at": "2026-12-01T09:30:00.123456+00:00",
+            "updated_at": "2026-12-02T08:00:00+00:00",
+        }
+    )  # type: ignore[assignment]
+
     id: int
     title: str
     description: str | None
@@ -137,6 +167,25 @@ class TaskPublic(SQLModel):
 class TaskChanges(SQLModel):
     """GET /api/tasks/changes: what changed after the cursor (how-to/sync-a-frontend.md)."""
 
+    model_config = examples(
+        {
+            "tasks": [
+                {
+                    "id": 42,
+                    "title": "Buy milk",
+                    "description": "2 litres",
+                    "completed": False,
+                    "user_id": "alice",
+                    "version": 3,
+                    "created_at": "2026-12-01T09:30:00.123456+00:00",
+                    "updated_at": "2026-12-02T08:00:00+00:00",
+                }
+            ],
+            "deleted": [41],
+            "cursor": "MS4xMi4w",
+            "has_more": False,
+        }
+    )  # type: ignore[assignment]
     tasks: list[TaskPublic] = Field(
         description="Tasks created or changed after the cursor, each as GET sends it, in the "
         "order they were written; merge by id, keeping the higher version."
@@ -151,6 +200,9 @@ class TaskChanges(SQLModel):
 class ErrorResponse(SQLModel):
     """Every error's body (api.web.error_body)."""
 
+    model_config = examples(
+        {"detail": "Task not found", "message": "Task not found", "error": "Task not found"}
+    )  # type: ignore[assignment]
     detail: str
     message: str = Field(description="A readable sentence; the same as `detail` here.")
     error: str = Field(description="The same sentence, for clients that read `error`.")
@@ -165,6 +217,19 @@ class ValidationIssue(SQLModel):
 class ValidationErrorResponse(SQLModel):
     """A 422: the issues pydantic found, or a sentence when the database refused a value."""
 
+    model_config = examples(
+        {
+            "detail": [
+                {
+                    "type": "string_too_short",
+                    "loc": ["body", "title"],
+                    "msg": "String should have at least 1 character",
+                }
+            ],
+            "message": "title: String should have at least 1 character",
+            "error": "title: String should have at least 1 character",
+        }
+    )  # type: ignore[assignment]
     detail: list[ValidationIssue] | str
     message: str = Field(
         description='One readable sentence: e.g. "title: String should have at least 1 character".'
@@ -183,6 +248,10 @@ Name = Annotated[
 
 
 class SignUp(Strict):
+    model_config = examples(
+        {"email": "alice@example.com", "password": "correct horse battery", "name": "Alice"}
+    )
+
     email: Email
     password: Password = Field(description="8 to 128 characters.")
     name: Name = pydantic.Field(  # sqlmodel's Field takes one alias only
@@ -195,6 +264,8 @@ SignInPassword = Annotated[str, StringConstraints(max_length=128), AfterValidato
 
 
 class SignIn(Strict):
+    model_config = examples({"email": "alice@example.com", "password": "correct horse battery"})
+
     email: Email = pydantic.Field(
         validation_alias=AliasChoices("email", "username"),
         description="Also accepted as `username`.",
@@ -218,14 +289,27 @@ class PasswordForm(Strict):
 # A refresh token of any length is only ever looked up by its hash: one that cannot be ours
 # (an access token pasted in its place, say) is an invalid token, a 401, not a 422.
 class RefreshRequest(Strict):
+    model_config = examples({"refresh_token": "rt_3q2-7wEXAMPLE"})
+
     refresh_token: str = Field(min_length=1, max_length=MAX_TOKEN_LENGTH)
 
 
 class SignOutRequest(Strict):
+    model_config = examples({"refresh_token": "rt_3q2-7wEXAMPLE"}, {})
+
     refresh_token: str | None = Field(default=None, max_length=MAX_TOKEN_LENGTH)
 
 
 class UserPublic(SQLModel):
+    model_config = examples(
+        {
+            "id": "alice",
+            "email": "alice@example.com",
+            "name": "Alice",
+            "created_at": "2026-12-01T09:30:00+00:00",
+        }
+    )  # type: ignore[assignment]
+
     id: str
     email: str | None
     name: str | None
@@ -262,6 +346,8 @@ class Me(UserPublic):
 
 
 class Detail(SQLModel):
+    model_config = examples({"detail": "Signed out"})  # type: ignore[assignment]
+
     detail: str
 
 

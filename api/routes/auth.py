@@ -29,7 +29,14 @@ from api.models import (
     UserPublic,
 )
 from api.observability import metrics
-from api.routes.responses import BAD_AUTHORIZATION, BODY_ERRORS, INVALID, UNAUTHORIZED, error
+from api.routes.responses import (
+    BAD_AUTHORIZATION,
+    BODY_ERRORS,
+    INVALID,
+    UNAUTHORIZED,
+    UNAVAILABLE,
+    error,
+)
 from api.settings import Settings
 
 WAIT_SECONDS = "select app.auth_wait_seconds(%(email)s, %(client)s)"
@@ -53,7 +60,7 @@ INVALID_CREDENTIALS = "Invalid email or password"
 FORM = "application/x-www-form-urlencoded"
 MAX_FORM_FIELDS = 16
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+router = APIRouter(prefix="/api/auth", tags=["auth"], responses=UNAVAILABLE)
 CALLER_ERRORS = {**UNAUTHORIZED, **BAD_AUTHORIZATION}  # the routes that take a bearer credential
 
 RATE_LIMITED = error(429, "Too many failures for this email or address; see Retry-After")
@@ -275,7 +282,11 @@ async def refresh(request: Request, body: RefreshRequest) -> TokenPair:
     )
 
 
-@router.post("/signout", responses={**CALLER_ERRORS, **INVALID}, summary="Sign out this session")
+@router.post(
+    "/signout",
+    responses={**CALLER_ERRORS, **INVALID, 413: BODY_ERRORS[413]},
+    summary="Sign out this session",
+)
 async def sign_out(request: Request, db: Db, body: SignOutRequest | None = None) -> Detail:
     """Revokes the access token used for this request and, when given, the refresh token's
     whole family. The user's other sessions keep working. Better Auth's own tokens are revoked
