@@ -22,14 +22,6 @@ UNSCOPED_POLICIES = {
     ("app", "audit_events", "erase_own"),
     ("app", "audit_events", "purge_expired"),
     ("app", "audit_events", "select_maintained"),
-    # What app_private.purge_expired acts under to delete old tombstones of every user and
-    # raise their tombstones_purged_through: each holds only while the purge names its cutoff
-    # and only for a role other than app_user itself, so the request role (which has a select
-    # grant on both tables) cannot widen what it sees by setting the cutoff.
-    ("app", "task_sync_states", "mark_purged"),
-    ("app", "task_sync_states", "select_purging"),
-    ("app", "task_tombstones", "purge_expired"),
-    ("app", "task_tombstones", "select_expired"),
 }
 
 # Security definer functions the request role may call, each reviewed: what it does for whom.

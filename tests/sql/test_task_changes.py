@@ -19,6 +19,7 @@ from tests.sql.helpers import (
     ALICE,
     BOB,
     as_app_user,
+    as_user,
     create_task,
     fails_with,
     rows,
@@ -195,3 +196,21 @@ def test_a_cursor_past_the_purged_tombstones_is_gone_and_one_after_them_is_not(
     assert feed(conn, ALICE, 0, None)["tasks"] == [(tasks[2], 1)]  # a full resync still works
     assert feed(conn, ALICE, 6)["outcome"] == "gone"  # ahead of the counter
     assert feed(conn, ALICE, 5, 6)["outcome"] == "gone"
+
+
+def test_the_request_roles_reads_of_its_counter_and_tombstones_use_their_keys(
+    conn: Connection,
+) -> None:
+    """One policy per command for app_user on these tables: a second one would be OR-ed into
+    each read, which then could not use the key (with seq scans off, the plan shows it)."""
+    for user in (ALICE, BOB):
+        create_task(conn, user)
+    with as_user(conn, ALICE):
+        conn.execute("set local enable_seqscan = off")
+        for query in (
+            "select change_count from app.task_sync_states",
+            "select task_id from app.task_tombstones where change_seq > 0 order by change_seq",
+        ):
+            plan = "\n".join(row[0] for row in conn.execute("explain " + query))
+            assert "Index" in plan, plan
+            assert "Seq Scan" not in plan, plan
