@@ -39,12 +39,25 @@ FIRST_RETRY_DELAY = 0.1  # seconds; then twice as long each time, up to DATABASE
 # opens the server span, and FastAPI's would be a second one for the same request.
 TELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
+CORS_REQUEST_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "If-Match",
+    "If-None-Match",
+    "X-Request-ID",
+]
+
 DESCRIPTION = """
 Per-user task lists on PostgreSQL. Every request carries `Authorization: Bearer <JWT>`;
 PostgreSQL's row-level security decides what the caller can see and change.
 
 Single-task responses carry an `ETag` (the task's version). Send it back in `If-Match` on
 PUT, PATCH, toggle and DELETE to get 412 instead of overwriting someone else's change.
+
+The list carries an `ETag` for the caller's whole list: send it back in `If-None-Match` to get
+304 while nothing has changed. `GET /api/tasks/changes` is the change feed: the tasks written
+and the ids deleted since a cursor, for clients that keep a local copy in sync
+(how-to/sync-a-frontend.md).
 """
 
 
@@ -159,7 +172,7 @@ def create_app(
         allow_origins=settings.frontend_url,
         allow_credentials=True,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-        allow_headers=["Authorization", "Content-Type", "If-Match", "X-Request-ID"],
+        allow_headers=CORS_REQUEST_HEADERS,
         expose_headers=["ETag", "Location", "Retry-After", "X-Request-ID"],
     )
     observability.install(app, tracer_provider)  # outermost: every answer is counted and logged

@@ -300,3 +300,20 @@ async def test_two_clients_writing_at_random_at_once_end_with_the_same_tasks(
     assert replicas[0].tasks == listed
     assert replicas[1].tasks == listed
     assert len(listed) > 5
+
+
+async def test_a_browser_may_send_if_none_match_and_read_the_etag(
+    client: httpx.AsyncClient,
+) -> None:
+    preflight = await client.options(
+        "/api/tasks",
+        headers={
+            "Origin": "http://localhost:3000",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization,if-none-match",
+        },
+    )
+    assert preflight.status_code == 200
+    assert "if-none-match" in preflight.headers["access-control-allow-headers"].lower()
+    listed = await client.get("/api/tasks", headers={**ALICE, "Origin": "http://localhost:3000"})
+    assert "etag" in listed.headers["access-control-expose-headers"].lower()
