@@ -12,10 +12,10 @@ from pydantic import (
     EmailStr,
     JsonValue,
     StringConstraints,
+    WithJsonSchema,
     computed_field,
     model_validator,
 )
-from pydantic.json_schema import SkipJsonSchema
 from sqlmodel import Field, SQLModel
 
 TITLE_MAX = 200  # app.tasks.title: 1..200 characters after trimming
@@ -51,6 +51,7 @@ Title = Annotated[
     BeforeValidator(strip),
     AfterValidator(storable),
 ]
+TITLE_SCHEMA: dict[str, JsonValue] = {"type": "string", "minLength": 1, "maxLength": TITLE_MAX}
 Description = Annotated[
     str, StringConstraints(max_length=DESCRIPTION_MAX), AfterValidator(storable)
 ]
@@ -96,10 +97,11 @@ class TaskPatch(Strict):
         {"completed": True}, {"title": "Buy oat milk", "description": "oat, 1 litre"}
     )
     # null is refused for title and completed (changes_something), so the schema does not offer
-    # it; the validator, not the type, refuses it, so the error's location stays ["body"].
-    title: Title | SkipJsonSchema[None] = None
+    # it. The type still takes None, so that validation, and the location of its errors
+    # (["body", "completed"], not one per member of a union), stay what they were.
+    title: Annotated[Title | None, WithJsonSchema(TITLE_SCHEMA)] = None
     description: Description | None = None
-    completed: bool | SkipJsonSchema[None] = None
+    completed: Annotated[bool | None, WithJsonSchema({"type": "boolean"})] = None
     version: Version | None = None
 
     @model_validator(mode="after")
@@ -122,7 +124,7 @@ class TaskToggle(Strict):
     flipping it, so that sending the same request twice does not undo it."""
 
     model_config = examples({}, {"completed": True})
-    completed: bool | SkipJsonSchema[None] = None  # null is refused below
+    completed: Annotated[bool | None, WithJsonSchema({"type": "boolean"})] = None  # not null
     version: Version | None = None
 
     @model_validator(mode="after")
