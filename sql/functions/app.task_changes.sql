@@ -9,8 +9,9 @@
 -- written again takes a new number and comes again. At most max_items items (tasks and
 -- tombstones together, in number order) a call; has_more says there are others.
 -- outcome is 'done', or 'gone' when tombstones the cursor needs were purged
--- (tombstones_purged_through), or when the cursor is ahead of the caller's counter (another
--- user's, or from before an erasure): either way the client must resync in full.
+-- (tombstones_purged_through; a counter made again after an erasure starts above its old
+-- numbers, see app_private.tg_tasks__record_change), or when the cursor is ahead of the
+-- caller's counter (another user's): either way the client must resync in full.
 -- A full resync passes after_seq 0 and a null horizon: every task, no tombstones, and pages
 -- after the first keep the first page's counter as their horizon.
 -- One statement, so that the counter, the tasks and the tombstones come from one snapshot. The
@@ -53,8 +54,10 @@ begin
   ), page as (
     select * from numbered as p where p.n <= task_changes.max_items
   )
+  -- A cursor of nothing (0, 0: issued before the caller's first write) holds no task a purged
+  -- tombstone could be about.
   select case when task_changes.after_seq > f.head or task_changes.horizon > f.head
-                   or f.skip_below < f.purged then 'gone' else 'done' end,
+                   or (f.skip_below < f.purged and f.skip_below > 0) then 'gone' else 'done' end,
          case when m.more then (select pg_catalog.max(p.seq) from page as p) else f.head end,
          case when m.more then coalesce(task_changes.horizon, f.head) else 0 end,
          m.more,

@@ -4,6 +4,11 @@
 -- Incrementing locks the owner's app.task_sync_states row until the transaction ends, so the
 -- owner's next writer waits for this one to commit or roll back: one user's writes commit in
 -- counter order, and the feed can never pass a number whose write is yet to commit.
+-- A new counter starts at the current time in milliseconds, with everything below it counted
+-- as purged: an account erased and then created again (a Better Auth user id comes back) starts
+-- above every number its earlier life reached (unless that life made more writes than there
+-- have been milliseconds since it began), so an earlier device's cursor answers 410 and its
+-- list ETag never matches.
 -- Security definer, so that the request role needs no write grant on the counter or the
 -- tombstones; as the owner it still acts under their policies (through its app_user
 -- membership), which allow the current user's own row only. A delete the owner makes without a
@@ -29,8 +34,10 @@ begin
   if new.user_id is null then  -- no user: the not-null constraint refuses the row
     return new;
   end if;
-  insert into app.task_sync_states as s (user_id, change_count)
-  values (new.user_id, 1)
+  insert into app.task_sync_states as s (user_id, change_count, tombstones_purged_through)
+  select new.user_id, start.ms, start.ms - 1
+    from (select (extract(epoch from pg_catalog.clock_timestamp()) * 1000)::bigint
+                 as ms) as start
   on conflict (user_id) do update set change_count = s.change_count + 1
   returning s.change_count into seq;
   new.change_seq := seq;

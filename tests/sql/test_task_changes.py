@@ -6,6 +6,7 @@ only its own counter and tombstones, can write neither, and cannot widen its vie
 
 import json
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -117,12 +118,12 @@ def test_concurrent_writers_of_one_user_take_distinct_numbers(
 
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(toggle, tasks))
-    assert (
-        scalar(conn, "select change_count from app.task_sync_states where user_id = 'alice'") == 44
-    )
+    count = scalar(conn, "select change_count from app.task_sync_states")
+    first = scalar(conn, "select tombstones_purged_through + 1 from app.task_sync_states")
+    assert count == first + 43  # 4 creations and 40 toggles, each its own number
     seqs = rows(conn, "select change_seq from app.tasks order by change_seq")
     assert len({seq for (seq,) in seqs}) == 4
-    assert max(seq for (seq,) in seqs) == 44
+    assert max(seq for (seq,) in seqs) == count
     assert [t for t, _ in feed(conn, ALICE)["tasks"]] == [
         t for (t,) in rows(conn, "select id from app.tasks order by change_seq")
     ]
@@ -135,8 +136,9 @@ def test_the_request_role_sees_only_its_own_counter_and_tombstones(conn: Connect
             conn.execute(REQUEST_CONTEXT, user_context(user))
             conn.execute("delete from app.tasks where id = %s", (task,))
     with as_app_user(conn, ALICE):
-        assert rows(conn, "select user_id, change_count from app.task_sync_states") == [(ALICE, 2)]
-        assert rows(conn, "select user_id, change_seq from app.task_tombstones") == [(ALICE, 2)]
+        [(user, count)] = rows(conn, "select user_id, change_count from app.task_sync_states")
+        assert user == ALICE
+        assert rows(conn, "select user_id, change_seq from app.task_tombstones") == [(ALICE, count)]
         # The purge's cutoff opens every user's rows to the owner only.
         conn.execute("select set_config('app.tombstone_purge_before', 'infinity', true)")
         assert rows(conn, "select user_id from app.task_tombstones") == [(ALICE,)]
@@ -179,8 +181,15 @@ def test_a_cursor_past_the_purged_tombstones_is_gone_and_one_after_them_is_not(
         with conn.transaction():
             conn.execute(REQUEST_CONTEXT, user_context(ALICE))
             conn.execute("delete from app.tasks where id = %s", (task,))
+    # A new counter starts at the time in milliseconds, everything below it counted as purged.
+    s = scalar(conn, "select tombstones_purged_through from app.task_sync_states")
+    assert scalar(conn, "select change_count from app.task_sync_states") == s + 5
+    assert feed(conn, ALICE, s - 1)["outcome"] == "gone"  # from before the counter began
+    assert feed(conn, ALICE, 0)["outcome"] == "done"  # a cursor of nothing is never too old
     conn.execute(
-        "update app.task_tombstones set deleted_at = now() - interval '2 days' where change_seq = 4"
+        "update app.task_tombstones set deleted_at = now() - interval '2 days'"
+        " where change_seq = %s",
+        (s + 4,),
     )
     purged = rows(
         conn,
@@ -188,14 +197,14 @@ def test_a_cursor_past_the_purged_tombstones_is_gone_and_one_after_them_is_not(
         " where purged_from = 'app.task_tombstones'",
     )
     assert purged == [(1,)]
-    assert scalar(conn, "select tombstones_purged_through from app.task_sync_states") == 4
-    assert feed(conn, ALICE, 3)["outcome"] == "gone"
-    assert feed(conn, ALICE, 4) | {"cursor": None} == {
+    assert scalar(conn, "select tombstones_purged_through from app.task_sync_states") == s + 4
+    assert feed(conn, ALICE, s + 3)["outcome"] == "gone"
+    assert feed(conn, ALICE, s + 4) | {"cursor": None} == {
         "outcome": "done", "cursor": None, "has_more": False, "tasks": [], "deleted": [tasks[1]]
     }  # fmt: skip
     assert feed(conn, ALICE, 0, None)["tasks"] == [(tasks[2], 1)]  # a full resync still works
-    assert feed(conn, ALICE, 6)["outcome"] == "gone"  # ahead of the counter
-    assert feed(conn, ALICE, 5, 6)["outcome"] == "gone"
+    assert feed(conn, ALICE, s + 6)["outcome"] == "gone"  # ahead of the counter
+    assert feed(conn, ALICE, s + 5, s + 6)["outcome"] == "gone"
 
 
 def test_the_request_roles_reads_of_its_counter_and_tombstones_use_their_keys(
@@ -214,3 +223,20 @@ def test_the_request_roles_reads_of_its_counter_and_tombstones_use_their_keys(
             plan = "\n".join(row[0] for row in conn.execute("explain " + query))
             assert "Index" in plan, plan
             assert "Seq Scan" not in plan, plan
+
+
+def test_an_account_made_again_after_erasure_starts_above_its_old_numbers(
+    conn: Connection,
+) -> None:
+    """A Better Auth user id can come back after an erasure: the new counter starts above the
+    old one, so a device's cursor from before answers 'gone' and its list ETag never matches."""
+    create_task(conn, ALICE)
+    old = feed(conn, ALICE)["cursor"]
+    with conn.transaction():
+        conn.execute(REQUEST_CONTEXT, user_context(ALICE))
+        conn.execute("select app.erase_account(null, null, null, null, null)")
+    time.sleep(0.01)
+    for _ in range(3):
+        create_task(conn, ALICE)
+    assert feed(conn, ALICE, *old)["outcome"] == "gone"
+    assert scalar(conn, "select change_count from app.task_sync_states") > old[0] + 3
