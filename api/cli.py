@@ -1,6 +1,7 @@
-"""The `todo-api` command: serve, migrate, rollback, purge."""
+"""The `todo-api` command: serve, migrate, rollback, purge, openapi."""
 
 import argparse
+import json
 import logging
 import os
 import resource
@@ -8,6 +9,7 @@ import signal
 import sys
 import tempfile
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -44,15 +46,37 @@ def parser() -> argparse.ArgumentParser:
         "purge",
         help="delete what is past its retention period (for cron)",
         description="Runs app_private.purge_expired with AUDIT_RETENTION_DAYS, "
-        "EXPIRED_TOKEN_RETENTION_DAYS and RATE_LIMIT_RETENTION_HOURS, as MIGRATION_DATABASE_URL "
+        "EXPIRED_TOKEN_RETENTION_DAYS, RATE_LIMIT_RETENTION_HOURS and TOMBSTONE_RETENTION_DAYS, "
+        "as MIGRATION_DATABASE_URL "
         "(or DATABASE_URL), and prints how many rows went from each table.",
     )
+    openapi = commands.add_parser(
+        "openapi",
+        help="write the OpenAPI document (the committed openapi.json)",
+        description="Writes the API's OpenAPI document, as /openapi.json serves it, to --output "
+        "(or stdout). Needs no database and no configuration.",
+    )
+    openapi.add_argument("--output", type=Path, help="the file to write; stdout without it")
     return top
+
+
+def openapi_document() -> str:
+    """The OpenAPI document as `todo-api openapi` writes it: the app's own, built with
+    placeholder settings (nothing in the document depends on them), as indented JSON."""
+    from api.main import create_app
+
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url="postgresql://localhost/todo",
+        better_auth_secret=SecretStr("x" * 32),
+    )
+    spec = create_app(settings).openapi()
+    return json.dumps(spec, indent=2, ensure_ascii=False) + "\n"
 
 
 PURGE = (
     "select purged_from, purged_rows"
-    " from app_private.purge_expired(%(audit)s, %(tokens)s, %(rate_limits)s)"
+    " from app_private.purge_expired(%(audit)s, %(tokens)s, %(rate_limits)s, %(tombstones)s)"
 )
 
 
@@ -62,6 +86,7 @@ def purge(settings: Settings, database_url: str) -> list[tuple[str, int]]:
         "audit": timedelta(days=settings.audit_retention_days),
         "tokens": timedelta(days=settings.expired_token_retention_days),
         "rate_limits": timedelta(hours=settings.rate_limit_retention_hours),
+        "tombstones": timedelta(days=settings.tombstone_retention_days),
     }
     with psycopg.connect(database_url) as conn:
         return [(table, count) for table, count in conn.execute(PURGE, periods).fetchall()]
@@ -201,6 +226,12 @@ def serve(settings: Settings, *, run_migrations: bool) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
+    if args.command == "openapi":
+        if args.output is None:
+            sys.stdout.write(openapi_document())
+        else:
+            args.output.write_text(openapi_document(), encoding="utf-8")
+        return
     try:
         settings = load_settings()
         logs.configure(settings.log_level, settings.log_format)

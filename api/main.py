@@ -39,13 +39,55 @@ FIRST_RETRY_DELAY = 0.1  # seconds; then twice as long each time, up to DATABASE
 # opens the server span, and FastAPI's would be a second one for the same request.
 TELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
+CORS_REQUEST_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "If-Match",
+    "If-None-Match",
+    "X-Request-ID",
+]
+
 DESCRIPTION = """
 Per-user task lists on PostgreSQL. Every request carries `Authorization: Bearer <JWT>`;
 PostgreSQL's row-level security decides what the caller can see and change.
 
 Single-task responses carry an `ETag` (the task's version). Send it back in `If-Match` on
 PUT, PATCH, toggle and DELETE to get 412 instead of overwriting someone else's change.
+
+The list carries an `ETag` for the caller's whole list: send it back in `If-None-Match` to get
+304 while nothing has changed. `GET /api/tasks/changes` is the change feed: the tasks written
+and the ids deleted since a cursor, for clients that keep a local copy in sync
+(how-to/sync-a-frontend.md).
 """
+
+
+def documented_headers(openapi: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
+    """FastAPI's OpenAPI document, with the headers the edge middleware (api.web.edge) and the
+    error answers (api.web.errors) put on responses of every route, which no route declares."""
+
+    def document() -> dict[str, Any]:
+        spec = openapi()
+        for item in spec.get("paths", {}).values():
+            for operation in item.values():
+                for code, response in operation.get("responses", {}).items():
+                    headers = response.setdefault("headers", {})
+                    headers.setdefault("X-Request-ID", REQUEST_ID_HEADER)
+                    if code in ("429", "503"):
+                        headers.setdefault("Retry-After", RETRY_AFTER_HEADER)
+        return spec
+
+    return document
+
+
+REQUEST_ID_HEADER = {
+    "description": "The request's id: the caller's own X-Request-ID when it sent a valid one, "
+    "else a new one; in the service's log lines too",
+    "schema": {"type": "string", "example": "4bf92f3577b34da6a3ce929d0e0e4736"},
+}
+RETRY_AFTER_HEADER = {
+    "description": "Seconds to wait before trying again",
+    "schema": {"type": "integer", "example": 1},
+}
 
 
 @asynccontextmanager
@@ -130,7 +172,7 @@ def create_app(
         allow_origins=settings.frontend_url,
         allow_credentials=True,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-        allow_headers=["Authorization", "Content-Type", "If-Match", "X-Request-ID"],
+        allow_headers=CORS_REQUEST_HEADERS,
         expose_headers=["ETag", "Location", "Retry-After", "X-Request-ID"],
     )
     observability.install(app, tracer_provider)  # outermost: every answer is counted and logged
@@ -142,6 +184,7 @@ def create_app(
     app.include_router(auth.router)
     app.include_router(account.router)
     app.include_router(meta.router)
+    app.openapi = documented_headers(app.openapi)  # type: ignore[method-assign]
     return app
 
 

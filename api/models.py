@@ -12,6 +12,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     EmailStr,
+    JsonValue,
     PlainValidator,
     StringConstraints,
     WithJsonSchema,
@@ -115,6 +116,11 @@ def not_null(*names: str, **extra: object) -> ConfigDict:
         schema.update(extra)
 
     return ConfigDict(json_schema_extra=edit)
+
+
+def examples(*values: JsonValue) -> ConfigDict:
+    """A model's examples in OpenAPI (merged with the config it inherits)."""
+    return ConfigDict(json_schema_extra={"examples": list(values)})
 
 
 class Strict(SQLModel):
@@ -297,9 +303,15 @@ def checked_extra(value: object, depth: int = 0) -> None:
 # What a field the API does not model may hold: any JSON whose strings and keys have no NUL.
 # Typed, so that OpenAPI says so (additionalProperties); checked_extra bounds the rest.
 ExtraText = Annotated[str, pydantic.Field(pattern=NO_NUL)]
+# Keys without NUL: propertyNames, since pydantic writes a constrained key as patternProperties,
+# which leaves other keys free.
+ExtraObject = Annotated[
+    dict[ExtraText, "UnknownValue"],
+    pydantic.Field(json_schema_extra={"propertyNames": {"pattern": NO_NUL}}),
+]
 UnknownValue = TypeAliasType(
     "UnknownValue",
-    "ExtraText | int | float | bool | list[UnknownValue] | dict[ExtraText, UnknownValue] | None",
+    "ExtraText | int | float | bool | list[UnknownValue] | ExtraObject | None",
 )
 KNOWN_FIELDS_MAX = 9  # TaskCreate's and TaskPatch's own, version included
 # For OpenAPI: the bounds on the fields the API does not model that a schema can say.
@@ -352,7 +364,17 @@ def due_columns(due_date: str | None) -> dict[str, object]:
 
 
 class TaskCreate(TaskFields):
-    model_config = ConfigDict(json_schema_extra={"allOf": STATUS_AGREES, **UNKNOWN_FIELDS_SCHEMA})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": STATUS_AGREES,
+            **UNKNOWN_FIELDS_SCHEMA,
+            "examples": [
+                {"title": "Buy milk", "description": "2 litres", "completed": False},
+                {"title": "Call the bank", "priority": "high", "due_date": "2026-12-24",
+                 "tags": ["errands"], "status": "todo", "recurrence_rule": "FREQ=WEEKLY"},
+            ],
+        }
+    )  # fmt: skip
 
     title: Title = Field(description="1 to 200 characters; surrounding whitespace is trimmed.")
     description: Description | None = None
@@ -400,6 +422,7 @@ class TaskPatch(TaskFields):
     model_config = not_null(
         "title", "completed", "status", minProperties=1, allOf=STATUS_AGREES,
         **UNKNOWN_FIELDS_SCHEMA,
+        examples=[{"completed": True}, {"title": "Buy oat milk", "priority": None, "tags": []}],
     )  # fmt: skip
 
     title: Title | None = None
@@ -459,7 +482,8 @@ class TaskToggle(Strict):
     """PATCH .../toggle (or .../complete) with a body: `completed` sets the state instead of
     flipping it, so that sending the same request twice does not undo it."""
 
-    model_config = not_null("completed")  # a null is refused (completed_not_null)
+    # A null is refused (completed_not_null).
+    model_config = not_null("completed", examples=[{}, {"completed": True}])
 
     completed: bool | None = None
     version: Version | None = None
@@ -474,14 +498,35 @@ class TaskToggle(Strict):
 class TaskDeleted(SQLModel):
     """DELETE's answer when DELETE_RESPONSE=json."""
 
+    model_config = examples({"deleted": 42, "message": "Task deleted"})  # type: ignore[assignment]
+
     deleted: int = Field(description="The deleted task's id.")
     message: str
+
+
+TASK_EXAMPLE: dict[str, JsonValue] = {
+    "id": 42,
+    "title": "Buy milk",
+    "description": "2 litres",
+    "completed": False,
+    "user_id": "alice",
+    "version": 3,
+    "created_at": "2026-12-01T09:30:00.123456+00:00",
+    "updated_at": "2026-12-02T08:00:00+00:00",
+    "status": "pending",
+    "priority": "high",
+    "due_date": "2026-12-24",
+    "tags": ["errands"],
+    "position": 0,
+}
 
 
 class TaskPublic(SQLModel):
     """A task; after its own fields, those the API does not model, as the client sent them."""
 
-    model_config = ConfigDict(extra="allow")  # type: ignore[assignment]
+    model_config = ConfigDict(  # type: ignore[assignment]
+        extra="allow", json_schema_extra={"examples": [TASK_EXAMPLE]}
+    )
 
     id: int
     title: str
@@ -500,6 +545,23 @@ class TaskPublic(SQLModel):
     position: int
 
 
+class TaskChanges(SQLModel):
+    """GET /api/tasks/changes: what changed after the cursor (how-to/sync-a-frontend.md)."""
+
+    model_config = examples(
+        {"tasks": [TASK_EXAMPLE], "deleted": [41], "cursor": "MS4xMi4w", "has_more": False}
+    )  # type: ignore[assignment]
+    tasks: list[TaskPublic] = Field(
+        description="Tasks created or changed after the cursor, each as GET sends it, in the "
+        "order they were written; merge by id, keeping the higher version."
+    )
+    deleted: list[int] = Field(description="Ids of tasks deleted after the cursor.")
+    cursor: str = Field(
+        description="Opaque: pass it as `since` to get what changes after this answer."
+    )
+    has_more: bool = Field(description="More changes are waiting: call again with `cursor` now.")
+
+
 class TaskList(SQLModel):
     """GET /api/tasks with TASK_LIST_SHAPE=object."""
 
@@ -514,6 +576,10 @@ class TaskList(SQLModel):
 class ErrorResponse(SQLModel):
     """Every error's body (api.web.error_body)."""
 
+    model_config = examples(
+        {"detail": "Task not found", "message": "Task not found", "error": "Task not found"}
+    )  # type: ignore[assignment]
+
     detail: str
     message: str = Field(description="A readable sentence; the same as `detail` here.")
     error: str = Field(description="The same sentence, for clients that read `error`.")
@@ -527,6 +593,20 @@ class ValidationIssue(SQLModel):
 
 class ValidationErrorResponse(SQLModel):
     """A 422: the issues pydantic found, or a sentence when the database refused a value."""
+
+    model_config = examples(
+        {
+            "detail": [
+                {
+                    "type": "string_too_short",
+                    "loc": ["body", "title"],
+                    "msg": "String should have at least 1 character",
+                }
+            ],
+            "message": "title: String should have at least 1 character",
+            "error": "title: String should have at least 1 character",
+        }
+    )  # type: ignore[assignment]
 
     detail: list[ValidationIssue] | str
     message: str = Field(
@@ -552,6 +632,10 @@ Name = Annotated[
 
 
 class SignUp(Strict):
+    model_config = examples(
+        {"email": "alice@example.com", "password": "correct horse battery", "name": "Alice"}
+    )
+
     email: Email
     password: Password = Field(description="8 to 128 characters.")
     name: Name = pydantic.Field(  # sqlmodel's Field takes one alias only
@@ -569,6 +653,8 @@ SignInPassword = Annotated[
 
 
 class SignIn(Strict):
+    model_config = examples({"email": "alice@example.com", "password": "correct horse battery"})
+
     email: Email = pydantic.Field(
         validation_alias=AliasChoices("email", "username"),
         description="Also accepted as `username`.",
@@ -594,14 +680,27 @@ class PasswordForm(Strict):
 # A refresh token of any length is only ever looked up by its hash: one that cannot be ours
 # (an access token pasted in its place, say) is an invalid token, a 401, not a 422.
 class RefreshRequest(Strict):
+    model_config = examples({"refresh_token": "rt_3q2-7wEXAMPLE"})
+
     refresh_token: str = Field(min_length=1, max_length=MAX_TOKEN_LENGTH)
 
 
 class SignOutRequest(Strict):
+    model_config = examples({"refresh_token": "rt_3q2-7wEXAMPLE"}, {})
+
     refresh_token: str | None = Field(default=None, max_length=MAX_TOKEN_LENGTH)
 
 
 class UserPublic(SQLModel):
+    model_config = examples(
+        {
+            "id": "alice",
+            "email": "alice@example.com",
+            "name": "Alice",
+            "created_at": "2026-12-01T09:30:00+00:00",
+        }
+    )  # type: ignore[assignment]
+
     id: str
     email: str | None
     name: str | None
@@ -638,6 +737,8 @@ class Me(UserPublic):
 
 
 class Detail(SQLModel):
+    model_config = examples({"detail": "Signed out"})  # type: ignore[assignment]
+
     detail: str
 
 

@@ -179,6 +179,12 @@ class Settings(BaseSettings):
         description="`todo-api purge` deletes sign-in failure counts whose window started this "
         "long ago.",
     )
+    tombstone_retention_days: int = Field(
+        default=30,
+        ge=1,
+        description="`todo-api purge` deletes the change feed's record of a deleted task this "
+        "long after the deletion; a client that last synced before then must resync in full.",
+    )
 
     @field_validator("frontend_url", mode="before")
     @classmethod

@@ -92,3 +92,5 @@ class Task(SQLModel, table=True):
             nullable=False,
         )
     )
+    # The owner's change counter at the last write (sql/migrations/0009_record_task_changes.sql).
+    change_seq: int = Field(sa_column=Column(BigInteger, nullable=False))

@@ -51,14 +51,14 @@ class Cursor:
 
 
 class Connection:
-    async def execute(self, query: str, params: object = None) -> Cursor:
-        return Cursor(row_for(query))
+    async def execute(self, query: str, params: dict[str, Any] | None = None) -> Cursor:
+        return Cursor(row_for(query, params))
 
 
-def row_for(query: str) -> tuple[Any, ...]:
+def row_for(query: str, params: dict[str, Any] | None = None) -> tuple[Any, ...]:
     """A row of the shape the statement's request function returns."""
-    if "list_tasks" in query:
-        return (LIST_JSON,)
+    if "list_tasks" in query:  # (the change marker, the list; None when the marker was known)
+        return (7, None if params and params.get("known") == [7] else LIST_JSON)
     if "create_task" in query:
         return (1, 1, TASK_JSON)
     if "get_task" in query:
@@ -89,6 +89,7 @@ def scenarios(bearer: str) -> dict[str, tuple[str, str, list[tuple[bytes, bytes]
     return {
         "get": ("GET", "/api/tasks/1", [auth], b""),
         "list": ("GET", "/api/tasks", [auth], b""),
+        "list_unchanged": ("GET", "/api/tasks", [auth, (b"if-none-match", b'"list-7"')], b""),
         "create": ("POST", "/api/tasks", [auth, json_body, length], body),
         "patch": ("PATCH", "/api/tasks/1", [auth, json_body, length], b'{"completed": true}'),
         "toggle": ("PATCH", "/api/tasks/1/toggle", [auth], b""),

@@ -22,10 +22,13 @@ ALL = [
     "0006_check_versions_and_store_json",
     "0007_add_erasure_and_retention",
     "0008_add_task_fields",
+    "0009_record_task_changes",
 ]
 NEWEST = ALL[-1]
 V0007 = "0007_add_erasure_and_retention"
+V0008 = "0008_add_task_fields"
 V0006 = "0006_check_versions_and_store_json"
+V0007 = "0007_add_erasure_and_retention"
 
 # The request functions whose OUT parameters 0006 changed, and those that read public_json: the
 # version before creates its own with create or replace, which needs these gone first.
@@ -87,6 +90,15 @@ EXPECTED_POLICIES = [
     ("audit_events", "purge_expired"),
     ("audit_events", "select_maintained"),
     ("audit_events", "select_own"),
+    ("task_sync_states", "insert_own"),
+    ("task_sync_states", "mark_purged"),
+    ("task_sync_states", "select_own"),
+    ("task_sync_states", "select_purging"),
+    ("task_sync_states", "update_own"),
+    ("task_tombstones", "insert_own"),
+    ("task_tombstones", "purge_expired"),
+    ("task_tombstones", "select_expired"),
+    ("task_tombstones", "select_own"),
     ("tasks", "delete_own"),
     ("tasks", "insert_own"),
     ("tasks", "select_own"),
@@ -133,12 +145,25 @@ def test_rollback_one_step_removes_only_the_newest_migration(
     task = "insert into app.tasks (user_id, title) values ('alice', 'kept') returning id"
     conn.execute("insert into app.users (id) values ('alice')")
     task_id = conn.execute(task).fetchone()[0]  # type: ignore[index]
-    assert columns(conn)[-1] == "public_json"
-    current = (*RESHAPED[1:6], *RESHAPED_0008)
+    assert columns(conn)[-1] == "change_seq"
+    # 0008 reshaped create and replace; 0009 gave app.list_tasks its marker.
+    current = (*RESHAPED[1:4], RESHAPED[5], *RESHAPED_0008)
     assert existing(conn, current) == list(current)
     assert not may_update_version(conn)
 
     assert rollback(database_url) == [NEWEST]
+    assert columns(conn)[-1] == "public_json"
+    cur = conn.execute(
+        "select to_regclass('app.task_sync_states')::text,"
+        " to_regclass('app.task_tombstones')::text,"
+        " to_regprocedure('app.task_changes(app.request_context, bigint, bigint, integer)')::text"
+    )
+    assert cur.fetchone() == (None, None, None)
+    cur = conn.execute(  # the trigger that numbered writes went with the column
+        "update app.tasks set completed = true where id = %s returning version", (task_id,)
+    )
+    assert cur.fetchall() == [(2,)]
+    assert rollback(database_url) == [V0008]
     assert rollback(database_url) == [V0007]
     assert rollback(database_url) == [V0006]
 
@@ -154,7 +179,7 @@ def test_rollback_one_step_removes_only_the_newest_migration(
     cur = conn.execute(
         "update app.tasks set completed = true where id = %s returning version", (task_id,)
     )
-    assert cur.fetchall() == [(2,)]
+    assert cur.fetchall() == [(3,)]
 
     assert rollback(database_url) == ["0005_request_functions"]
 
@@ -194,7 +219,7 @@ def test_rollback_one_step_removes_only_the_newest_migration(
 def test_rollback_all_then_migrate_again(conn: Connection, database_url: str) -> None:
     assert migrate(database_url) == []
     assert rollback(database_url) == [NEWEST]
-    assert rollback(database_url, all_steps=True) == ALL[6::-1]
+    assert rollback(database_url, all_steps=True) == ALL[-2::-1]
 
     assert schemas(conn) == []
     assert applied(conn) == []
@@ -232,6 +257,7 @@ def test_0006_fills_public_json_for_the_tasks_already_there(
     TimeZone is not UTC) get their JSON when it applies, as if they had been written after,
     whatever the TimeZone of the session that migrates."""
     assert rollback(database_url) == [NEWEST]
+    assert rollback(database_url) == [V0008]
     assert rollback(database_url) == [V0007]
     assert rollback(database_url) == [V0006]
     database = sql.Identifier(conn.info.dbname)
@@ -250,7 +276,7 @@ def test_0006_fills_public_json_for_the_tasks_already_there(
         )
         conn.execute("update app.tasks set completed = not completed where user_id = 'bob'")
 
-    assert migrate(database_url) == [V0006, V0007, NEWEST]
+    assert migrate(database_url) == [V0006, V0007, V0008, NEWEST]
 
     ids = [row[0] for row in conn.execute("select id from app.tasks order by id").fetchall()]
     assert len(ids) == 3
@@ -268,6 +294,7 @@ def test_0007_rolls_back_to_an_audit_trail_without_exceptions(
     everyone again, the purge's cutoff no longer opening it."""
     conn.execute("insert into app.audit_events (event, user_id) values ('account_erased', 'x')")
     assert rollback(database_url) == [NEWEST]
+    assert rollback(database_url) == [V0008]
     assert rollback(database_url) == [V0007]
     assert existing(conn, ERASURE_FUNCTIONS) == []
     assert [name for table, name in policies(conn)] == [
@@ -285,7 +312,7 @@ def test_0007_rolls_back_to_an_audit_trail_without_exceptions(
         conn.execute("select set_config('app.audit_purge_before', 'infinity', true)")
         with pytest.raises(psycopg.Error, match="append-only"):
             conn.execute("delete from app.audit_events")
-    assert migrate(database_url) == [V0007, NEWEST]
+    assert migrate(database_url) == [V0007, V0008, NEWEST]
 
 
 ERASURE_FUNCTIONS = (
@@ -331,3 +358,36 @@ def test_a_migration_waits_as_long_as_the_one_before_it_takes(database_url: str)
         assert waits == (1,)
     waiting.join(30)
     assert done.is_set()
+
+
+def test_0009_numbers_the_tasks_already_there_and_keeps_their_versions(
+    conn: Connection, database_url: str
+) -> None:
+    """Tasks written before 0009 get change numbers in the order of their last update, their
+    owners a counter at the highest, and nothing else about them changes."""
+    assert rollback(database_url) == [NEWEST]
+    conn.execute("insert into app.users (id) values ('alice'), ('bob')")
+    conn.execute(
+        "insert into app.tasks (user_id, title, updated_at) values"
+        " ('alice', 'later', now()), ('alice', 'earlier', now() - interval '1 hour'),"
+        " ('bob', 'bobs', now())"
+    )
+    conn.execute("update app.tasks set completed = true where title = 'bobs'")
+    before = conn.execute("select id, version, public_json from app.tasks order by id").fetchall()
+
+    assert migrate(database_url) == [NEWEST]
+
+    after = conn.execute("select id, version, public_json from app.tasks order by id").fetchall()
+    assert after == before
+    numbered = conn.execute(
+        "select user_id, title, change_seq from app.tasks order by user_id, change_seq"
+    ).fetchall()
+    assert numbered == [("alice", "earlier", 1), ("alice", "later", 2), ("bob", "bobs", 1)]
+    counters = conn.execute(
+        "select user_id, change_count from app.task_sync_states order by user_id"
+    ).fetchall()
+    assert counters == [("alice", 2), ("bob", 1)]
+    with conn.transaction(force_rollback=True):  # the next write takes the next number
+        conn.execute(REQUEST_CONTEXT, user_context("alice"))
+        cur = conn.execute("insert into app.tasks (title) values ('new') returning change_seq")
+        assert cur.fetchone() == (3,)

@@ -34,6 +34,7 @@ from api.routes.responses import (
     BODY_TOO_LARGE,
     INVALID,
     UNAUTHORIZED,
+    UNAVAILABLE,
     error,
 )
 from api.settings import Settings
@@ -61,7 +62,9 @@ INVALID_CREDENTIALS = "Invalid email or password"
 FORM = "application/x-www-form-urlencoded"
 MAX_FORM_FIELDS = 16
 
-router = APIRouter(prefix="/api/auth", tags=["auth"], route_class=StrictJsonRoute)
+router = APIRouter(
+    prefix="/api/auth", tags=["auth"], responses=UNAVAILABLE, route_class=StrictJsonRoute
+)
 CALLER_ERRORS = {**UNAUTHORIZED, **BAD_AUTHORIZATION}  # the routes that take a bearer credential
 
 RATE_LIMITED = error(429, "Too many failures for this email or address; see Retry-After")

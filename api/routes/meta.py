@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from psycopg_pool import PoolTimeout
 
 from api.database.availability import DatabaseUnavailableError
-from api.models import ErrorResponse
+from api.routes.responses import error
 from api.web.unavailable import database_unavailable
 
 READY_TIMEOUT_SECONDS = 2.0
@@ -42,7 +42,7 @@ async def healthz() -> dict[str, str]:
 @router.get(
     "/readyz",
     summary="Readiness: the database answers",
-    responses={503: {"model": ErrorResponse, "description": "The database does not answer"}},
+    responses=error(503, "The database does not answer", "Database unavailable, retry later"),
 )
 async def readyz(request: Request) -> Any:
     """Ready when the database answered a round trip just now. While it is known not to

@@ -3,11 +3,14 @@ opens the request and does the work; row-level security decides which rows exist
 so there is no ownership check here, and a task of someone else's is simply not found.
 PostgreSQL renders the JSON (app.task_public), which passes through untouched."""
 
+import base64
+import binascii
 import json
+import re
 from typing import Annotated, NoReturn
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Header, HTTPException, Path, Request, Response, status
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg.types.json import Jsonb
@@ -17,6 +20,7 @@ from api.database.requests import request_call
 from api.deps import JSON, JSON_BODY, Db
 from api.models import (
     VERSION_MAX,
+    TaskChanges,
     TaskCreate,
     TaskDeleted,
     TaskFields,
@@ -37,6 +41,7 @@ from api.routes.responses import (
     error,
 )
 from api.routes.task_lists import PARAMETERS, TaskQuery, encode_cursor, task_query
+from api.web.error_body import error_response
 from api.web.json_body import StrictJsonRoute
 
 MAX_ID = 2**63 - 1
@@ -69,7 +74,8 @@ IfMatch = Annotated[
 ]
 
 # One request function each (sql/functions/app.<name>.sql): one statement, one round trip.
-LIST_TASKS = request_call("list_tasks")
+LIST_TASKS = request_call("list_tasks", "known")
+TASK_CHANGES = request_call("task_changes", "after", "horizon", "limit")
 GET_TASK = request_call("get_task", "id")
 QUERY_TASKS = request_call("query_tasks", "query")
 TASK_COLUMNS = ("title", "description", "completed", "priority", "due_at", "due_all_day", "tags")
@@ -95,6 +101,42 @@ PRECONDITION_ERRORS: Responses = {
 STALE_BODY = error(status.HTTP_409_CONFLICT, "The body's version is stale")
 WRITE_ERRORS: Responses = {**BODY_ERRORS, **PRECONDITION_ERRORS, **STALE_BODY}
 ETAG_HEADER = {"ETag": {"description": "The task's version, quoted", "schema": {"type": "string"}}}
+
+
+# Read from the request rather than declared as a Header parameter, which cost the list about
+# 12 µs a request in FastAPI's parameter handling (bench/inprocess.py list, how-to/benchmark.md);
+# documented by hand instead.
+IF_NONE_MATCH_PARAMETER = {
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
+    "description": 'The list\'s ETag from an earlier answer, e.g. "list-12" (several may be '
+    "given, comma-separated, or *): 304 with no body while the list is still the same.",
+    "schema": {"type": "string"},
+    "example": '"list-12"',
+}
+LIST_TAG = re.compile(r'\s*(?:W/)?"list-(\d{1,18})"\s*')
+LIST_ETAG_HEADER = {
+    "ETag": {
+        "description": "The caller's whole list, as of this answer: any write of theirs, from "
+        "any device, changes it",
+        "schema": {"type": "string", "example": '"list-12"'},
+    }
+}
+
+
+def known_markers(if_none_match: str | None) -> list[int] | None:
+    """The change markers an If-None-Match names (list_tasks answers `*` itself)."""
+    if if_none_match is None:
+        return None
+    if if_none_match.strip() == "*":
+        return []
+    markers = []
+    for tag in if_none_match.split(","):
+        found = LIST_TAG.fullmatch(tag)
+        if found is not None:
+            markers.append(int(found[1]))
+    return markers
 
 
 def not_found() -> NoReturn:
@@ -172,6 +214,7 @@ router = APIRouter(
             "description": "A bare array, or with TASK_LIST_SHAPE=object the object; when a "
             "page follows, Link names it",
             "headers": {
+                **LIST_ETAG_HEADER,
                 "Link": {
                     "description": 'The next page: <url>; rel="next"',
                     "schema": {"type": "string"},
@@ -182,21 +225,32 @@ router = APIRouter(
                 },
             },
         },
+        304: {
+            "description": "Not modified: If-None-Match names the current ETag; no body",
+            "headers": LIST_ETAG_HEADER,
+        },
         **error(
             status.HTTP_400_BAD_REQUEST, "A cursor that is not one of ours, or page with cursor"
         ),
     },
-    openapi_extra={"parameters": PARAMETERS},
+    openapi_extra={"parameters": [IF_NONE_MATCH_PARAMETER, *PARAMETERS]},
     summary="List the caller's tasks",
 )
 async def list_tasks(request: Request, db: Db) -> Response:
     """All of the caller's tasks, oldest first; an empty array when there are none. Filters,
-    an order and pages narrow it (how-to/use-the-tasks-api.md, "Lists")."""
+    an order and pages narrow it (how-to/use-the-tasks-api.md, "Filters, orders and pages").
+    The whole list, as a bare array, carries an `ETag` that changes with every write of the
+    caller's; send it back as `If-None-Match` to get 304 while nothing has changed."""
     query = task_query(request)
     shape = request.app.state.settings.task_list_shape
     if query.plain and shape == "array":
-        (body,) = await db.read(LIST_TASKS)
-        return Response(body, media_type=JSON)
+        if_none_match = request.headers.get("if-none-match")
+        any_list = if_none_match is not None and if_none_match.strip() == "*"
+        marker, body = await db.read(LIST_TASKS, {"known": known_markers(if_none_match)})
+        etag = {"ETag": f'"list-{marker}"'}
+        if body is None or any_list:
+            return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=etag)
+        return Response(body, media_type=JSON, headers=etag)
     document = query.document()
     if shape == "object":
         document["count"] = True
@@ -230,6 +284,93 @@ def next_page(
     else:
         return None
     return f"{request.url.path}?{urlencode(params)}"
+
+
+CURSOR_VERSION = "1"
+CURSOR_MAX = 2**63 - 1
+MALFORMED_CURSOR = (
+    "Malformed cursor: pass `since` exactly as a previous answer's `cursor`, "
+    "or leave it out to fetch everything"
+)
+GONE_CURSOR = (
+    "This cursor is too old (deletions since then are no longer kept) or not from this "
+    "account: fetch /api/tasks/changes without `since`, replace the local copy with the "
+    "answer, and continue from its cursor"
+)
+Since = Annotated[
+    str | None,
+    Query(
+        max_length=100,
+        description="The `cursor` of the previous answer; leave out to fetch every task.",
+        examples=["MS4xMi4w"],
+    ),
+]
+Limit = Annotated[
+    int, Query(ge=1, le=1000, description="Most items (tasks and deletions) in one answer.")
+]
+
+
+def encode_since(seq: int, horizon: int) -> str:
+    raw = f"{CURSOR_VERSION}.{seq}.{horizon}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_since(cursor: str) -> tuple[int, int]:
+    """(after_seq, horizon) of a cursor encode_since made; 400 for anything else."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=MALFORMED_CURSOR) from None
+    parts = raw.split(".")
+    if (
+        len(parts) != 3
+        or parts[0] != CURSOR_VERSION
+        or not all(p.isascii() and p.isdigit() and len(p) <= 19 for p in parts[1:])
+        or encode_since(int(parts[1]), int(parts[2])) != cursor
+        or max(int(parts[1]), int(parts[2])) > CURSOR_MAX
+    ):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=MALFORMED_CURSOR)
+    return int(parts[1]), int(parts[2])
+
+
+@router.get(
+    "/changes",
+    response_model=TaskChanges,
+    responses={
+        **error(
+            status.HTTP_400_BAD_REQUEST, "A malformed cursor, or several Authorization headers"
+        ),
+        **error(status.HTTP_410_GONE, "The cursor is too old or not the caller's: resync in full"),
+    },
+    summary="What changed in the caller's tasks since a cursor",
+)
+async def task_changes(db: Db, since: Since = None, limit: Limit = 100) -> Response:
+    """The tasks created or changed after `since`, the ids of those deleted after it, and the
+    cursor to pass next; without `since`, every task. At most `limit` items a call: while
+    `has_more` is true, call again with the new cursor. Never skips a write committed
+    concurrently, and never sends the same write twice (how-to/sync-a-frontend.md)."""
+    after, horizon = (0, None) if since is None else decode_since(since)
+    outcome, seq, next_horizon, has_more, tasks, deleted = await db.read(
+        TASK_CHANGES, {"after": after, "horizon": horizon, "limit": limit}
+    )
+    if outcome == "gone":
+        raise HTTPException(status.HTTP_410_GONE, detail=GONE_CURSOR)
+    cursor = encode_since(seq, next_horizon)
+    more = "true" if has_more else "false"
+    body = f'{{"tasks":{tasks},"deleted":{deleted},"cursor":"{cursor}","has_more":{more}}}'
+    return Response(body, media_type=JSON)
+
+
+@router.api_route("/changes", methods=["POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+async def changes_other_methods() -> Response:
+    """The feed is read-only. Without this route, PUT, PATCH and DELETE of /changes would reach
+    /{task_id} and answer its 415 or 422 instead of 405."""
+    return error_response(
+        status.HTTP_405_METHOD_NOT_ALLOWED, "Method Not Allowed", headers={"Allow": "GET"}
+    )
+
+
+changes_other_methods.refusal = True  # type: ignore[attr-defined]  # api.web.errors.allowed_methods
 
 
 @router.post(

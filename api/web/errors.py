@@ -116,13 +116,21 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def allowed_methods(request: Request, allow: str) -> str:
-    """Every method some route takes at this path. FastAPI makes a route per method, and
-    Starlette's 405 names only the methods of the first of the app's own routes whose path
-    matched (`allow`); the routes of an included router answer for themselves."""
+    """Every method some route takes at the path template that answered. FastAPI makes a
+    route per method, and Starlette's 405 names only the methods of the first of the app's
+    routes whose path matched (`allow`). The routes of the same template count, not those of
+    another template that happens to match too (/api/tasks/changes is not /{task_id}), nor a
+    route that only answers 405 (its endpoint's `refusal`)."""
     methods = {method.strip() for method in allow.split(",") if method.strip()}
+    template: str | None = None
     for route in request.app.router.routes:
         match, _ = route.matches({**request.scope, "method": "\x00"})  # no route takes it
-        if match is Match.PARTIAL:
+        refusal = getattr(getattr(route, "endpoint", None), "refusal", False)
+        if match is not Match.PARTIAL or refusal:
+            continue
+        path = getattr(route, "path", None)  # an included router has none: it answers itself
+        template = template or path
+        if path is not None and path == template:
             methods |= getattr(route, "methods", None) or set()
     return ", ".join(sorted(methods))
 

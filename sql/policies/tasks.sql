@@ -19,3 +19,10 @@ create policy delete_own on app.tasks for delete to app_user
 
 create or replace trigger _100_stamp_row before update on app.tasks
   for each row execute function app_private.tg_tasks__stamp_row();
+
+-- Every write takes its owner's next change number (the change feed, the list's ETag); after
+-- _100_stamp_row, so that a refused update takes none.
+create or replace trigger _200_record_change before insert or update on app.tasks
+  for each row execute function app_private.tg_tasks__record_change();
+create or replace trigger _200_record_deletion after delete on app.tasks
+  for each row execute function app_private.tg_tasks__record_change();

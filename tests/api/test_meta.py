@@ -1,7 +1,12 @@
 """The service's own endpoints, and the OpenAPI document a client is generated from."""
 
+import json
+from pathlib import Path
+
 import httpx
 import pytest
+
+from api.cli import openapi_document
 
 
 async def test_root_names_the_service_and_links_its_docs(client: httpx.AsyncClient) -> None:
@@ -29,7 +34,7 @@ async def test_openapi_documents_auth_routes_and_errors(client: httpx.AsyncClien
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     paths = spec["paths"]
     assert set(paths) == {
-        "/", "/healthz", "/readyz", "/api/tasks", "/api/tasks/{task_id}",
+        "/", "/healthz", "/readyz", "/api/tasks", "/api/tasks/changes", "/api/tasks/{task_id}",
         "/api/tasks/{task_id}/toggle", "/api/auth/signup", "/api/auth/signin",
         "/api/auth/refresh", "/api/auth/signout", "/api/auth/me", "/api/account",
         "/api/account/export",
@@ -79,3 +84,61 @@ async def test_cors_allows_the_frontend_origin(client: httpx.AsyncClient) -> Non
         headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
     )
     assert "access-control-allow-origin" not in other.headers
+
+
+CONTRACT = Path(__file__).resolve().parents[2] / "openapi.json"
+REGENERATE = "uv run todo-api openapi --output openapi.json"
+
+
+async def test_the_committed_openapi_json_is_the_running_apps_schema(
+    client: httpx.AsyncClient,
+) -> None:
+    """openapi.json at the root is the contract clients/typescript is generated from: it must
+    be what the service serves, byte for byte once parsed."""
+    served = (await client.get("/openapi.json")).json()
+    committed = json.loads(CONTRACT.read_text(encoding="utf-8"))
+    assert served == committed, f"openapi.json differs from the app's schema: run `{REGENERATE}`"
+    assert CONTRACT.read_text(encoding="utf-8") == openapi_document(), f"run `{REGENERATE}`"
+
+
+async def test_every_operation_documents_its_answers_with_examples(
+    client: httpx.AsyncClient,
+) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    schemas = spec["components"]["schemas"]
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            assert operation.get("summary"), (method, path)
+            for code, response in operation["responses"].items():
+                assert response.get("description"), (method, path, code)
+                assert "X-Request-ID" in response["headers"], (method, path, code)
+                if code in ("429", "503"):
+                    assert "Retry-After" in response["headers"], (method, path, code)
+                content = response.get("content", {}).get("application/json")
+                if content is None or not code.startswith(("4", "5")):
+                    continue
+                assert "example" in content, (method, path, code)
+    for name in ("TaskCreate", "TaskPatch", "TaskPublic", "TaskChanges", "ErrorResponse",
+                 "SignUp", "UserPublic"):  # fmt: skip
+        assert schemas[name].get("examples"), name
+
+
+async def test_patch_offers_null_only_where_the_service_takes_it(
+    client: httpx.AsyncClient,
+) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    patch = spec["components"]["schemas"]["TaskPatch"]["properties"]
+    assert patch["title"]["type"] == "string"
+    assert patch["completed"] == {"type": "boolean", "title": "Completed"}
+    assert {"type": "null"} in patch["description"]["anyOf"]
+    toggle = spec["components"]["schemas"]["TaskToggle"]["properties"]
+    assert toggle["completed"]["type"] == "boolean"
+
+
+async def test_the_caller_routes_document_401_and_503(client: httpx.AsyncClient) -> None:
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    for method, path in (("get", "/api/auth/me"), ("post", "/api/auth/signout")):
+        assert {"401", "503"} <= set(paths[path][method]["responses"]), path
+    changes = paths["/api/tasks/changes"]["get"]["responses"]
+    assert {"200", "400", "410", "422"} <= set(changes)
+    assert "304" in paths["/api/tasks"]["get"]["responses"]

@@ -177,7 +177,9 @@ def test_task_route(path: str, expected: tuple[str, str | None] | None) -> None:
 async def test_openapi_documents_only_the_canonical_form(client: httpx.AsyncClient) -> None:
     schema = (await client.get("/openapi.json")).json()
     task_paths = sorted(p for p in schema["paths"] if "tasks" in p)
-    assert task_paths == ["/api/tasks", "/api/tasks/{task_id}", "/api/tasks/{task_id}/toggle"]
+    assert task_paths == [
+        "/api/tasks", "/api/tasks/changes", "/api/tasks/{task_id}", "/api/tasks/{task_id}/toggle"
+    ]  # fmt: skip
     assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     for path in [*task_paths, "/api/auth/me", "/api/auth/signout"]:
         for operation in schema["paths"][path].values():

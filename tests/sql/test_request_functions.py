@@ -78,7 +78,7 @@ def snapshot(conn: Connection, task_id: int) -> tuple[Any, ...] | None:
 def test_a_call_leaves_no_role_or_user_on_the_connection(conn: Connection) -> None:
     assert conn.autocommit
     login = conn.execute("select current_user").fetchone()
-    call(conn, LIST_TASKS, ALICE)
+    call(conn, LIST_TASKS, ALICE, known=[])
     after = conn.execute(
         "select current_user, current_setting('app.user_id', true), current_setting('TimeZone')"
     ).fetchone()
@@ -93,7 +93,7 @@ def test_each_function_acts_only_for_its_caller(conn: Connection) -> None:
     alices = create_task(conn, ALICE, "alice's")
     bobs = create_task(conn, BOB, "bob's")
     before = snapshot(conn, bobs)
-    (listed,) = call(conn, LIST_TASKS, ALICE)
+    _, listed = call(conn, LIST_TASKS, ALICE, known=[])
     assert [task["id"] for task in json.loads(listed)] == [alices]
     assert call(conn, GET_TASK, ALICE, id=bobs) == (None, None)
     version, body = call(conn, GET_TASK, ALICE, id=alices)
@@ -121,10 +121,12 @@ def test_get_and_list_answer_the_stored_json(conn: Connection) -> None:
     second = create_task(conn, ALICE, "second", 'with "quotes" and \\ and \n')
     stored = [text for (text,) in rows(conn, "select public_json from app.tasks order by id desc")]
     assert call(conn, GET_TASK, ALICE, id=second) == (1, stored[0])
-    (listed,) = call(conn, LIST_TASKS, ALICE)
+    marker, listed = call(conn, LIST_TASKS, ALICE, known=[])
+    assert marker == scalar(conn, "select change_count from app.task_sync_states")
+    assert call(conn, LIST_TASKS, ALICE, known=[1, marker]) == (marker, None)
     assert listed == "[" + ",".join(reversed(stored)) + "]"
     assert [task["id"] for task in json.loads(listed)] == [first, second]
-    assert call(conn, LIST_TASKS, BOB) == ("[]",)
+    assert call(conn, LIST_TASKS, BOB, known=[]) == (0, "[]")
 
 
 def test_patch_sets_only_the_named_fields(conn: Connection) -> None:
@@ -249,4 +251,4 @@ def test_a_url_naming_another_user_is_refused_before_anything_runs(conn: Connect
         )
     assert excinfo.value.sqlstate == "PT403"
     assert conn.execute("select count(*) from app.tasks").fetchone() == (0,)
-    assert call(conn, LIST_TASKS, ALICE, path_user_id=ALICE) == ("[]",)
+    assert call(conn, LIST_TASKS, ALICE, path_user_id=ALICE, known=[]) == (0, "[]")

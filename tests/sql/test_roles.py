@@ -43,7 +43,9 @@ def test_rls_is_enabled_and_forced_on_every_table_in_app(conn: Connection) -> No
         " where n.nspname = 'app' and c.relkind in ('r', 'p') order by c.relname",
     )
     # A new table gets checked too.
-    assert [name for name, *_ in tables] == ["audit_events", "tasks", "users"]
+    assert [name for name, *_ in tables] == [
+        "audit_events", "task_sync_states", "task_tombstones", "tasks", "users"
+    ]  # fmt: skip
     assert [name for name, enabled, forced in tables if not (enabled and forced)] == []
 
 
@@ -66,6 +68,7 @@ def test_app_user_cannot_call_the_trigger_functions(conn: Connection) -> None:
     ) == [
         ("tg__refuse_change", False),
         ("tg_audit_events__guard", False),
+        ("tg_tasks__record_change", False),
         ("tg_tasks__stamp_row", False),
         ("tg_users__stamp_row", False),
     ]

@@ -259,6 +259,7 @@ def test_the_request_role_holds_no_write_grant_on_it_or_on_version(conn: Connect
         ("position", True, True),
         ("extra", True, True),
         ("public_json", False, False),
+        ("change_seq", False, False),
     ]
 
 
