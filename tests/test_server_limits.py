@@ -242,7 +242,10 @@ def memory_stays_bounded(pid: int, clients: list[threading.Thread]) -> None:
     assert after["VmRSS"] - before < 4 * 1024 * 1024, (before, after)
 
 
-@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux's /proc")
+@pytest.mark.skipif(
+    not Path("/proc/self/clear_refs").exists(),
+    reason="reads the server's memory high-water mark from Linux's /proc, which this OS lacks",
+)
 def test_abusive_connections_leave_the_memory_as_it_was(server: Served) -> None:
     for _ in range(20):  # the server's steady state after ordinary requests
         assert answer(head(b"Connection: close"), server.port) is not None
@@ -381,7 +384,10 @@ def send_ten_mb(port: int, chunked: bool, answers: list[tuple[int, bytes] | None
             answers.append(None)
 
 
-@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux's /proc")
+@pytest.mark.skipif(
+    not Path("/proc/self/clear_refs").exists(),
+    reason="reads the server's memory high-water mark from Linux's /proc, which this OS lacks",
+)
 def test_ten_megabyte_bodies_are_413_and_leave_the_memory_as_it_was(server: Served) -> None:
     for _ in range(20):
         assert answer(post(b'{"title": "warm"}', b"Connection: close"), server.port) is not None

@@ -257,37 +257,34 @@ def task_query(request: Request) -> TaskQuery:
 
 
 def to_query(params: ListParams) -> TaskQuery:
-    (completed, status_, status_filter, priority, tag, due_after, due_before, q, search, sort,
-     sort_by, order, sort_order, limit, cursor, page, page_size) = (
-        getattr(params, name) for name in ListParams.model_fields
-    )  # fmt: skip
-    filters: dict[str, object] = {}
-    words = q if q is not None else search
-    for name, value in (("tag", tag), ("due_after", due_after), ("due_before", due_before)):
-        if value is not None:
-            filters[name] = value
-    if words is not None:
-        filters["q"] = words
-    done = DONE[status_ or status_filter or "all"]
-    if completed is not None:
-        if done is not None and done != completed:
+    filters: dict[str, object] = {
+        name: value
+        for name, value in (
+            ("tag", params.tag),
+            ("due_after", params.due_after),
+            ("due_before", params.due_before),
+            ("q", params.q if params.q is not None else params.search),
+            ("priority", params.priority),
+        )
+        if value is not None
+    }
+    done = DONE[params.status or params.status_filter or "all"]
+    if params.completed is not None:
+        if done is not None and done != params.completed:
             filters["nothing"] = True  # done and not done: no task is both
-        done = completed
+        done = params.completed
     if done is not None:
         filters["completed"] = done
-    if priority is not None:
-        filters["priority"] = priority
-    if cursor is not None and (page is not None):
+    if params.cursor is not None and params.page is not None:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="Give cursor or page, not both")
-    if page is not None and page_size is None:
-        page_size = 20
+    page_size = 20 if params.page is not None and params.page_size is None else params.page_size
     return TaskQuery(
         filters=filters,
-        sort=SORT_KEYS[sort or sort_by or "created"],
-        descending=(order or sort_order or "asc") == "desc",
-        limit=limit if limit is not None or cursor is None else 100,
-        cursor=cursor,
-        page=page,
+        sort=SORT_KEYS[params.sort or params.sort_by or "created"],
+        descending=(params.order or params.sort_order or "asc") == "desc",
+        limit=params.limit if params.limit is not None or params.cursor is None else 100,
+        cursor=params.cursor,
+        page=params.page,
         page_size=page_size,
     )
 
