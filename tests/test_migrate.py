@@ -3,6 +3,7 @@ again, and migrating twice changes nothing."""
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import LiteralString
 
 import psycopg
 import pytest
@@ -10,6 +11,7 @@ from psycopg import Connection, sql
 
 from api.database.migrate import MIGRATION_LOCK, MIGRATIONS_SCHEMA, migrate, rollback
 from api.database.requests import REQUEST_CONTEXT
+from api.identity import accounts
 from tests.sql.helpers import expected_json
 from tests.utils.context import user_context
 
@@ -23,12 +25,13 @@ ALL = [
     "0007_add_erasure_and_retention",
     "0008_add_task_fields",
     "0009_record_task_changes",
+    "0010_check_passwords_in_the_database",
 ]
 NEWEST = ALL[-1]
-V0007 = "0007_add_erasure_and_retention"
-V0008 = "0008_add_task_fields"
 V0006 = "0006_check_versions_and_store_json"
 V0007 = "0007_add_erasure_and_retention"
+V0008 = "0008_add_task_fields"
+V0009 = "0009_record_task_changes"
 
 # The request functions whose OUT parameters 0006 changed, and those that read public_json: the
 # version before creates its own with create or replace, which needs these gone first.
@@ -132,11 +135,15 @@ def existing(conn: Connection, signatures: tuple[str, ...]) -> list[str]:
     return [row[0] for row in cur.fetchall()]
 
 
-def may_update_version(conn: Connection) -> bool:
-    cur = conn.execute("select has_column_privilege('app_user', 'app.tasks', 'version', 'update')")
-    row = cur.fetchone()
+def holds(conn: Connection, query: LiteralString) -> bool:
+    """The answer of a query that selects one boolean."""
+    row = conn.execute(query).fetchone()
     assert row is not None
     return bool(row[0])
+
+
+def may_update_version(conn: Connection) -> bool:
+    return holds(conn, "select has_column_privilege('app_user', 'app.tasks', 'version', 'update')")
 
 
 def test_rollback_one_step_removes_only_the_newest_migration(
@@ -150,8 +157,12 @@ def test_rollback_one_step_removes_only_the_newest_migration(
     current = (*RESHAPED[1:4], RESHAPED[5], *RESHAPED_0008)
     assert existing(conn, current) == list(current)
     assert not may_update_version(conn)
+    assert existing(conn, PASSWORD_FUNCTIONS) == list(PASSWORD_FUNCTIONS)
 
     assert rollback(database_url) == [NEWEST]
+    assert existing(conn, PASSWORD_FUNCTIONS) == []
+    assert password_hash_checked(conn) is False
+    assert rollback(database_url) == [V0009]
     assert columns(conn)[-1] == "public_json"
     cur = conn.execute(
         "select to_regclass('app.task_sync_states')::text,"
@@ -257,6 +268,7 @@ def test_0006_fills_public_json_for_the_tasks_already_there(
     TimeZone is not UTC) get their JSON when it applies, as if they had been written after,
     whatever the TimeZone of the session that migrates."""
     assert rollback(database_url) == [NEWEST]
+    assert rollback(database_url) == [V0009]
     assert rollback(database_url) == [V0008]
     assert rollback(database_url) == [V0007]
     assert rollback(database_url) == [V0006]
@@ -276,7 +288,7 @@ def test_0006_fills_public_json_for_the_tasks_already_there(
         )
         conn.execute("update app.tasks set completed = not completed where user_id = 'bob'")
 
-    assert migrate(database_url) == [V0006, V0007, V0008, NEWEST]
+    assert migrate(database_url) == [V0006, V0007, V0008, V0009, NEWEST]
 
     ids = [row[0] for row in conn.execute("select id from app.tasks order by id").fetchall()]
     assert len(ids) == 3
@@ -294,6 +306,7 @@ def test_0007_rolls_back_to_an_audit_trail_without_exceptions(
     everyone again, the purge's cutoff no longer opening it."""
     conn.execute("insert into app.audit_events (event, user_id) values ('account_erased', 'x')")
     assert rollback(database_url) == [NEWEST]
+    assert rollback(database_url) == [V0009]
     assert rollback(database_url) == [V0008]
     assert rollback(database_url) == [V0007]
     assert existing(conn, ERASURE_FUNCTIONS) == []
@@ -312,7 +325,60 @@ def test_0007_rolls_back_to_an_audit_trail_without_exceptions(
         conn.execute("select set_config('app.audit_purge_before', 'infinity', true)")
         with pytest.raises(psycopg.Error, match="append-only"):
             conn.execute("delete from app.audit_events")
-    assert migrate(database_url) == [V0007, V0008, NEWEST]
+    assert migrate(database_url) == [V0007, V0008, V0009, NEWEST]
+
+
+# The functions through which the database checks passwords (0010), which its rollback drops.
+PASSWORD_FUNCTIONS = (
+    "app.sign_in(text, text, text, bytea, timestamptz, uuid, timestamptz)",
+    "app.sign_up(text, text, text, text, bytea, timestamptz, uuid, timestamptz)",
+    "app.password_parameters(text)",
+    "app.rehash_password(text, text, text, text)",
+    "app.confirm_own_password(text, text)",
+    "app_private.issue_refresh_token(text, bytea, timestamptz, uuid, timestamptz)",
+    "app_private.auth_failed(text, text)",
+    "app_private.hash_parameters(text)",
+)
+
+
+def password_hash_checked(conn: Connection) -> bool:
+    return holds(
+        conn,
+        "select exists (select from pg_catalog.pg_constraint"
+        " where conname = 'accounts_password_hash_check')",
+    )
+
+
+def test_0010_keeps_the_hashes_and_checks_them_when_it_applies_again(
+    conn: Connection, database_url: str
+) -> None:
+    """Accounts made before 0010 keep their hashes through its rollback and its return, and
+    sign in after it; a hash of another form stops it from applying, with nothing changed."""
+    password_hash = accounts.hasher.hash("correct horse battery staple")
+    conn.execute("insert into app.users (id) values ('ada'), ('eve')")
+    conn.execute(
+        "insert into app_private.accounts (user_id, email, password_hash)"
+        " values ('ada', 'ada@example.com', %s)",
+        (password_hash,),
+    )
+    assert rollback(database_url) == [NEWEST]
+    conn.execute(
+        "insert into app_private.accounts (user_id, email, password_hash)"
+        " values ('eve', 'eve@example.com', 'bcrypt, say')"
+    )
+    with pytest.raises(psycopg.errors.CheckViolation):
+        migrate(database_url)
+    assert applied(conn) == ALL[:-1]
+    conn.execute("delete from app_private.accounts where user_id = 'eve'")
+
+    assert migrate(database_url) == [NEWEST]
+    assert password_hash_checked(conn)
+    cur = conn.execute(
+        "select outcome, user_id from app.sign_in('ada@example.com', '192.0.2.1', %s,"
+        " sha256('r'::bytea), now() + interval '1 day', gen_random_uuid(), now())",
+        (password_hash,),
+    )
+    assert cur.fetchone() == ("ok", "ada")
 
 
 ERASURE_FUNCTIONS = (
@@ -366,6 +432,7 @@ def test_0009_numbers_the_tasks_already_there_and_keeps_their_versions(
     """Tasks written before 0009 get change numbers in the order of their last update, their
     owners a counter at the highest, and nothing else about them changes."""
     assert rollback(database_url) == [NEWEST]
+    assert rollback(database_url) == [V0009]
     conn.execute("insert into app.users (id) values ('alice'), ('bob')")
     conn.execute(
         "insert into app.tasks (user_id, title, updated_at) values"
@@ -375,7 +442,7 @@ def test_0009_numbers_the_tasks_already_there_and_keeps_their_versions(
     conn.execute("update app.tasks set completed = true where title = 'bobs'")
     before = conn.execute("select id, version, public_json from app.tasks order by id").fetchall()
 
-    assert migrate(database_url) == [NEWEST]
+    assert migrate(database_url) == [V0009, NEWEST]
 
     after = conn.execute("select id, version, public_json from app.tasks order by id").fetchall()
     assert after == before

@@ -2,13 +2,18 @@
 
 Passwords are hashed with argon2id (argon2-cffi) in worker threads of their own, one per core
 at most and at the lowest CPU priority, so that hashing never blocks the event loop and yields
-the CPU to the requests around it. Access tokens are HS256 JWTs signed with
+the CPU to the requests around it. The database, not this module, decides whether a password is
+right: it hands out an account's hash parameters and salt, never the hash, and compares the hash
+made here with the one it holds (app.sign_in). Access tokens are HS256 JWTs signed with
 BETTER_AUTH_SECRET; refresh tokens are random strings of which only a SHA-256 is stored."""
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import hashlib
 import os
+import re
 import secrets
 import sys
 import threading
@@ -21,8 +26,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import HashingError
+from argon2.low_level import hash_secret
 
 from api.settings import Settings
 from api.web.admission import stepping_aside
@@ -39,8 +45,19 @@ hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # cores busy, sign-in gets only the CPU they leave (how-to/benchmark.md has the numbers).
 # Where that policy is refused, the threads fall back to this nice value.
 HASHING_NICENESS = 10
-# Verifying against this when the email is unknown makes both failures take the same time.
-_DUMMY_HASH = hasher.hash(secrets.token_urlsafe(16))
+# What the database holds every stored hash to (migration 0010's check): argon2id, version 19,
+# a 32-byte hash. Parameters and salt are what app.password_parameters hands out.
+PARAMETERS = re.compile(
+    r"[$]argon2id[$]v=19[$]m=(?P<memory>[0-9]+),t=(?P<time>[0-9]+),p=(?P<lanes>[0-9]+)"
+    r"[$](?P<salt>[A-Za-z0-9+/]{11,})"
+)
+HASH_LENGTH = 32
+# The most a stored hash may ask of this process. A hash is only ever made here, with `hasher`,
+# but a row changed behind the API's back (or by raw SQL through app.rehash_password) must not
+# make each sign-in allocate gigabytes or spin for seconds: such an account cannot sign in.
+MAX_MEMORY_KIB = 256 * 1024
+MAX_TIME_COST = 16
+MAX_LANES = 8
 
 
 def _lower_priority() -> None:
@@ -94,26 +111,60 @@ class HashingQueue:
 queue = HashingQueue(limit=8 * HASHING_THREADS)
 
 
-def _verify(password_hash: str, password: str) -> bool:
+def parameters_of(password_hash: str) -> str:
+    """A hash without its last field: what app_private.hash_parameters hands out."""
+    return password_hash.rpartition("$")[0]
+
+
+# Hashing with these when the email is unknown makes both failures take the same time.
+_DUMMY_PARAMETERS = parameters_of(hasher.hash(secrets.token_urlsafe(16)))
+
+
+def make_hash(parameters: str, password: str) -> str | None:
+    """The encoded argon2id hash of `password` with these parameters and salt; None when they
+    are not ones this process makes or accepts."""
+    match = PARAMETERS.fullmatch(parameters)
+    if match is None:
+        return None
+    memory, time_cost, lanes = (int(match[name]) for name in ("memory", "time", "lanes"))
+    if memory > MAX_MEMORY_KIB or time_cost > MAX_TIME_COST or lanes > MAX_LANES:
+        return None
+    salt = match["salt"]
     try:
-        return hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+        salt_bytes = base64.b64decode(salt + "=" * (-len(salt) % 4), validate=True)
+    except binascii.Error:
+        return None
+    try:
+        encoded = hash_secret(
+            password.encode(), salt_bytes, time_cost=time_cost, memory_cost=memory,
+            parallelism=lanes, hash_len=HASH_LENGTH, type=Type.ID, version=19,
+        )  # fmt: skip
+    except HashingError:  # argon2's own refusal (a memory cost below 8 KiB a lane, say)
+        return None
+    return encoded.decode()
 
 
 async def hash_password(password: str) -> str:
-    """Raises HashingBusyError when the hashing queue is full, as verify_password does."""
+    """A new hash with today's parameters and a new salt. Raises HashingBusyError when the
+    hashing queue is full, as hash_with does."""
     loop = asyncio.get_running_loop()
     async with queue.turn():
         return await loop.run_in_executor(_hashing, hasher.hash, password)
 
 
-async def verify_password(password_hash: str | None, password: str) -> bool:
-    """Checks a password against a hash; with no hash (no such account) it spends the same
-    time and says no."""
+async def hash_with(parameters: str | None, password: str) -> str:
+    """The hash of `password` with an account's parameters and salt, for the database to
+    compare with the one it holds. With none (no such account), or ones this process refuses,
+    it spends the same time on made-up ones, and the result matches no account."""
     loop = asyncio.get_running_loop()
     async with queue.turn():
-        return await loop.run_in_executor(_hashing, _verify, password_hash or _DUMMY_HASH, password)
+        made = None
+        if parameters is not None:
+            made = await loop.run_in_executor(_hashing, make_hash, parameters, password)
+        if made is None:
+            await loop.run_in_executor(_hashing, make_hash, _DUMMY_PARAMETERS, password)
+            return ""  # no stored hash is empty (the database's check): matches nothing
+        return made
 
 
 def needs_rehash(password_hash: str) -> bool:

@@ -16,11 +16,12 @@ from api.database.requests import anonymous_transaction
 from api.deps import JSON, Db
 from api.identity import accounts, audit
 from api.models import AccountErasure
-from api.routes.auth import CALLER_ERRORS, FAILED, RATE_LIMITED, too_many, wait_seconds
+from api.routes.auth import CALLER_ERRORS, RATE_LIMITED, too_many, wait_seconds
 from api.routes.responses import BODY_ERRORS, UNAVAILABLE, error
 from api.web.json_body import StrictJsonRoute
 
-OWN_ACCOUNT = "select email, password_hash from app.own_account()"
+OWN_ACCOUNT = "select email, password_parameters from app.own_account()"
+CONFIRM = "select outcome, wait_seconds from app.confirm_own_password(%(hash)s, %(client)s)"
 ERASE = (
     "select app.erase_account(%(token_id)s, %(expires_at)s, %(client_address)s, %(user_agent)s,"
     " %(request_id)s)"
@@ -86,28 +87,40 @@ async def export_account(request: Request, db: Db) -> Response:
 
 
 async def confirm_password(
-    request: Request, user_id: str, email: str, password_hash: str, password: str | None
+    request: Request, db: Db, email: str, parameters: str, password: str | None
 ) -> None:
     """A built-in account's erasure is confirmed with its password, counted against the same
-    failure limit as sign-in (a stolen access token alone must not erase the account)."""
+    failure limit as sign-in (a stolen access token alone must not erase the account). The
+    database compares, as at sign-in: this only hashes the password with the account's
+    parameters."""
     if password is None:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,
             detail='Confirm with the account\'s password: {"password": "..."}',
         )
-    pool, client = request.app.state.pool, audit.client_address(request)
-    async with anonymous_transaction(pool) as conn:
+    client = audit.client_address(request)
+    async with anonymous_transaction(request.app.state.pool) as conn:
         wait = await wait_seconds(conn, request, email, client)
     if wait:
         raise too_many(wait)
-    if not await accounts.verify_password(password_hash, password):
-        async with anonymous_transaction(pool) as conn:
-            await conn.execute(FAILED, {"email": email, "client": client})
+    password_hash = await accounts.hash_with(parameters, password)
+    async with db.transaction() as (conn, user_id):
+        cur = await conn.execute(CONFIRM, {"hash": password_hash, "client": client})
+        row = await cur.fetchone()
+        assert row is not None
+        outcome, wait = row
+        if outcome == "invalid":
             await audit.record(conn, request, "account_erase_refused", user_id)
+        elif outcome == "rate_limited":
+            await audit.record(conn, request, "rate_limited", user_id)
+    if outcome == "rate_limited":
+        raise too_many(wait)
+    if outcome == "invalid":
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Wrong password")
 
 
 async def own_account(conn: AsyncConnection) -> tuple[str, str] | None:
+    """The caller's built-in account's email and hash parameters; None for a Better Auth user."""
     cur = await conn.execute(OWN_ACCOUNT)
     row = await cur.fetchone()
     return None if row is None else (row[0], row[1])
@@ -131,10 +144,10 @@ async def erase_account(request: Request, db: Db, body: AccountErasure | None = 
     happened, under a pseudonym. A built-in account confirms with `{"password": ...}`. For a
     Better Auth user this erases what this service holds; their Better Auth user and sessions
     belong to the frontend, which deletes them (how-to/privacy.md)."""
-    async with db.transaction(force_rollback=True) as (conn, user_id):
+    async with db.transaction(force_rollback=True) as (conn, _):
         account = await own_account(conn)
     if account is not None:
-        await confirm_password(request, user_id, *account, body.password if body else None)
+        await confirm_password(request, db, *account, body.password if body else None)
     params = {
         **audit.event_params(request, "account_erased", None),  # whence, for the audit trail
         "token_id": db.caller.token_id,

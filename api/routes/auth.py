@@ -3,6 +3,8 @@
 Each handler owns its transactions, because some outcomes must commit and still answer with an
 error: a failed sign-in is counted, a reused refresh token revokes its family."""
 
+import logging
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 from urllib.parse import parse_qsl
 
@@ -10,8 +12,10 @@ import psycopg
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from psycopg import AsyncConnection
+from psycopg_pool import PoolTimeout
 from pydantic import BaseModel, ValidationError
 
+from api.database.pool import Pool
 from api.database.requests import anonymous_transaction
 from api.deps import JSON, JSON_BODY, Db, is_json, unauthorized
 from api.identity import accounts, audit
@@ -42,21 +46,28 @@ from api.web import json_body
 from api.web.json_body import StrictJsonRoute
 
 WAIT_SECONDS = "select app.auth_wait_seconds(%(email)s, %(client)s)"
-SIGN_UP = "select id, created_at from app.sign_up(%(email)s, %(hash)s, %(name)s)"
-CREDENTIALS = "select user_id, password_hash, name, created_at from app.credentials_for(%(email)s)"
-FAILED = "select app.auth_failed(%(email)s, %(client)s)"
-SUCCEEDED = "select app.auth_succeeded(%(email)s)"
-REHASH = "select app.set_password_hash(%(user_id)s, %(hash)s)"
-ISSUE_REFRESH = (
-    "select app.issue_refresh_token(%(user_id)s, gen_random_uuid(), %(hash)s, %(expires_at)s,"
-    " %(access_token_id)s, %(access_expires_at)s)"
+# Sign-up and sign-in also take the refresh token's hash and the access token's id that they
+# store if they succeed (NewSession.params).
+SIGN_UP = (
+    "select outcome, id, created_at, wait_seconds from app.sign_up(%(email)s, %(hash)s, %(name)s,"
+    " %(client)s, %(refresh_hash)s, %(refresh_expires_at)s, %(access_token_id)s,"
+    " %(access_expires_at)s)"
 )
+PARAMETERS = "select app.password_parameters(%(email)s)"
+SIGN_IN = (
+    "select outcome, user_id, name, created_at, wait_seconds"
+    " from app.sign_in(%(email)s, %(client)s, %(hash)s, %(refresh_hash)s,"
+    " %(refresh_expires_at)s, %(access_token_id)s, %(access_expires_at)s)"
+)
+REHASH = "select app.rehash_password(%(email)s, %(client)s, %(hash)s, %(new_hash)s)"
 ROTATE = (
     "select outcome, user_id from app.rotate_refresh_token(%(old)s, %(new)s, %(expires_at)s,"
     " %(access_token_id)s, %(access_expires_at)s)"
 )
 SIGN_OUT = "select app.sign_out(%(refresh_hash)s, %(token_id)s, %(expires_at)s)"
 ME = "select id, email, name, created_at from app.users where id = app.current_user_id()"
+
+log = logging.getLogger(__name__)
 
 INVALID_CREDENTIALS = "Invalid email or password"
 FORM = "application/x-www-form-urlencoded"
@@ -91,21 +102,34 @@ async def wait_seconds(conn: AsyncConnection, request: Request, email: str, clie
     return wait
 
 
-async def start_session(conn: AsyncConnection, settings: Settings, user: UserPublic) -> Session:
-    """Stores a new refresh token family for the user; returns the tokens to hand out."""
-    refresh_token = accounts.new_refresh_token(settings)
-    access = accounts.new_access_token(settings)
-    await conn.execute(
-        ISSUE_REFRESH,
-        {"user_id": user.id, "hash": refresh_token.hash, "expires_at": refresh_token.expires_at,
-         "access_token_id": access.token_id, "access_expires_at": access.expires_at},
-    )  # fmt: skip
-    return Session(
-        user=user,
-        access_token=access.sign(settings, user.id),
-        refresh_token=refresh_token.token,
-        expires_in=access.lifetime,
-    )
+@dataclass(frozen=True)
+class NewSession:
+    """The tokens a sign-up or sign-in hands out if the database lets it: the refresh token's
+    hash and the access token's id go into its call, which stores them only on success."""
+
+    refresh: accounts.RefreshToken
+    access: accounts.AccessToken
+
+    @classmethod
+    def start(cls, settings: Settings) -> "NewSession":
+        return cls(accounts.new_refresh_token(settings), accounts.new_access_token(settings))
+
+    @property
+    def params(self) -> dict[str, object]:
+        return {
+            "refresh_hash": self.refresh.hash,
+            "refresh_expires_at": self.refresh.expires_at,
+            "access_token_id": self.access.token_id,
+            "access_expires_at": self.access.expires_at,
+        }
+
+    def for_user(self, settings: Settings, user: UserPublic) -> Session:
+        return Session(
+            user=user,
+            access_token=self.access.sign(settings, user.id),
+            refresh_token=self.refresh.token,
+            expires_in=self.access.lifetime,
+        )
 
 
 @router.post(
@@ -125,26 +149,25 @@ async def sign_up(request: Request, body: SignUp) -> Session:
     if wait:  # refused before the costly hash
         raise too_many(wait)
     password_hash = await accounts.hash_password(body.password)
+    new = NewSession.start(settings)
     async with anonymous_transaction(pool) as conn:
-        try:
-            async with conn.transaction():  # a savepoint: a taken email must not undo the count
-                cur = await conn.execute(
-                    SIGN_UP, {"email": email, "hash": password_hash, "name": body.name}
-                )
-                created = await cur.fetchone()
-        except psycopg.Error as exc:
-            if exc.sqlstate != "PT409":
-                raise
-            created = None
-            await conn.execute(FAILED, {"email": email, "client": client})
-            await audit.record(conn, request, "sign_up_failed", None)
-        if created is not None:
-            user = UserPublic(id=created[0], email=email, name=body.name, created_at=created[1])
-            session = await start_session(conn, settings, user)
-            await audit.record(conn, request, "sign_up", user.id)
-    if created is None:
+        cur = await conn.execute(
+            SIGN_UP,
+            {"email": email, "hash": password_hash, "name": body.name, "client": client,
+             **new.params},
+        )  # fmt: skip
+        row = await cur.fetchone()
+        assert row is not None
+        outcome, user_id, created_at, wait = row
+        event = {"ok": "sign_up", "taken": "sign_up_failed"}.get(outcome, "rate_limited")
+        await audit.record(conn, request, event, user_id)
+    if outcome == "rate_limited":  # the failures reached the limit while this one was hashed
+        raise too_many(wait)
+    if outcome == "taken":
         raise HTTPException(status.HTTP_409_CONFLICT, detail="Email already registered")
-    return session
+    return new.for_user(
+        settings, UserPublic(id=user_id, email=email, name=body.name, created_at=created_at)
+    )
 
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -219,34 +242,51 @@ SIGN_IN_BODY = {
     openapi_extra=SIGN_IN_BODY,
 )
 async def sign_in(request: Request, body: Annotated[SignIn, Depends(sign_in_body)]) -> Session:
+    """The password is checked by the database: it hands out the account's hash parameters,
+    this hashes the password with them, and app.sign_in compares and issues the tokens."""
     settings: Settings = request.app.state.settings
     pool, client = request.app.state.pool, audit.client_address(request)
     email = str(body.email)
     async with anonymous_transaction(pool) as conn:
         wait = await wait_seconds(conn, request, email, client)
         if not wait:
-            cur = await conn.execute(CREDENTIALS, {"email": email})
-            account = await cur.fetchone()
+            cur = await conn.execute(PARAMETERS, {"email": email})
+            parameters = (await cur.fetchone() or (None,))[0]
     if wait:
         raise too_many(wait)
-    user_id, password_hash, name, created_at = account or (None, None, None, None)
-    if not await accounts.verify_password(password_hash, body.password) or user_id is None:
-        async with anonymous_transaction(pool) as conn:
-            await conn.execute(FAILED, {"email": email, "client": client})
-            await audit.record(conn, request, "sign_in_failed", user_id)
-        raise unauthorized(INVALID_CREDENTIALS)
-    assert password_hash is not None
-    new_hash = None
-    if accounts.needs_rehash(password_hash):
-        new_hash = await accounts.hash_password(body.password)
-    user = UserPublic(id=user_id, email=email, name=name, created_at=created_at)
+    password_hash = await accounts.hash_with(parameters, body.password)
+    new = NewSession.start(settings)
     async with anonymous_transaction(pool) as conn:
-        await conn.execute(SUCCEEDED, {"email": email})
-        if new_hash is not None:
-            await conn.execute(REHASH, {"user_id": user_id, "hash": new_hash})
-        session = await start_session(conn, settings, user)
-        await audit.record(conn, request, "sign_in", user_id)
-    return session
+        cur = await conn.execute(
+            SIGN_IN, {"email": email, "client": client, "hash": password_hash, **new.params}
+        )
+        row = await cur.fetchone()
+        assert row is not None
+        outcome, user_id, name, created_at, wait = row
+        event = {"ok": "sign_in", "invalid": "sign_in_failed"}.get(outcome, "rate_limited")
+        await audit.record(conn, request, event, user_id)
+    if outcome == "rate_limited":  # the failures reached the limit while this one was hashed
+        raise too_many(wait)
+    if outcome != "ok":
+        raise unauthorized(INVALID_CREDENTIALS)
+    if accounts.needs_rehash(password_hash):  # made with older parameters than today's
+        await rehash(pool, email, client, password_hash, body.password)
+    user = UserPublic(id=user_id, email=email, name=name, created_at=created_at)
+    return new.for_user(settings, user)
+
+
+async def rehash(pool: Pool, email: str, client: str, password_hash: str, password: str) -> None:
+    """Stores a hash of the password with today's parameters in place of `password_hash`.
+    Best effort: the sign-in has succeeded already, and the next one tries again."""
+    try:
+        new_hash = await accounts.hash_password(password)
+        async with anonymous_transaction(pool) as conn:
+            await conn.execute(
+                REHASH,
+                {"email": email, "client": client, "hash": password_hash, "new_hash": new_hash},
+            )
+    except (accounts.HashingBusyError, psycopg.Error, PoolTimeout) as exc:
+        log.warning("password hash not upgraded: %s", type(exc).__name__)
 
 
 @router.post(

@@ -4,7 +4,7 @@
 --   reused   the token was already rotated: treated as theft, the whole family is revoked;
 --   revoked, expired, unknown: refused, nothing changes.
 -- It reports rather than raises, so that a revocation commits even though the caller gets 401.
--- The access token issued with the new refresh token is remembered (app.issue_refresh_token).
+-- The access token issued with the new refresh token is remembered, as at sign-in.
 create or replace function app.rotate_refresh_token(
   old_hash bytea, new_hash bytea, expires_at timestamptz,
   access_token_id uuid, access_expires_at timestamptz

@@ -139,3 +139,21 @@ async def test_the_owner_login_exports_erases_and_purges(
     with psycopg.connect(owner_url, autocommit=True) as conn, conn.transaction():
         conn.execute(REQUEST_CONTEXT, user_context("bob"))
         assert conn.execute("select count(*) from app.tasks").fetchone() == (1,)
+
+
+async def test_the_owner_login_signs_up_signs_in_and_erases_a_built_in_account(
+    owner_client: httpx.AsyncClient,
+) -> None:
+    """The account functions write app.users and read it back, under forced row-level security,
+    as an owner that is no superuser and has no bypassrls."""
+    account = {"email": "ada@example.com", "password": "correct horse battery staple"}
+    signed_up = await owner_client.post("/api/auth/signup", json={**account, "name": "Ada"})
+    assert signed_up.status_code == 201, signed_up.text
+    signed_in = await owner_client.post("/api/auth/signin", json=account)
+    assert signed_in.status_code == 200, signed_in.text
+    assert signed_in.json()["user"]["name"] == "Ada"
+    bearer = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
+    erased = await owner_client.request(
+        "DELETE", "/api/account", json={"password": account["password"]}, headers=bearer
+    )
+    assert erased.status_code == 204, erased.text

@@ -26,19 +26,18 @@ UNSCOPED_POLICIES = {
 
 # Security definer functions the request role may call, each reviewed: what it does for whom.
 REVIEWED_SECURITY_DEFINER = {
-    "app.auth_failed": "counts a failed sign-in for an email and an address",
-    "app.auth_succeeded": "clears an email's failure count after a sign-in",
     "app.auth_wait_seconds": "how long an email or address must wait; reads counts only",
-    "app.credentials_for": "the password hash of one email, for sign-in to verify",
+    "app.confirm_own_password": "compares a hash with the current user's own account's",
     "app.erase_account": "erases the current user's own data; pseudonymises their audit events",
-    "app.issue_refresh_token": "stores a new refresh token hash for the user sign-in verified",
-    "app.own_account": "the current user's own email and password hash, to confirm erasure",
+    "app.own_account": "the current user's own email and hash parameters, to confirm erasure",
     "app.own_audit_events": "the current user's own audit events, for the export",
     "app.own_sessions": "the current user's own live refresh families, without hashes",
+    "app.password_parameters": "an account's hash parameters and salt, never the hash",
+    "app.rehash_password": "replaces a hash, given the current one made from the password",
     "app.rotate_refresh_token": "swaps a refresh token the caller holds for a new one",
-    "app.set_password_hash": "rehashes the password of the user sign-in verified",
+    "app.sign_in": "issues a refresh token only for a hash that matches the account's",
     "app.sign_out": "revokes the caller's own token and refresh family",
-    "app.sign_up": "creates an account for a new email",
+    "app.sign_up": "creates an account for a new email, and its first refresh token",
     "app_private.access_token_revoked": "whether one jti was signed out",
     "app_private.better_auth_session_user": "the owner of one unexpired session token",
 }
@@ -160,14 +159,10 @@ def test_functions_the_request_role_calls_as_itself_are_not_security_definer(
     assert [name for name, definer in rows if definer] == []
 
 
-# Security definer functions the request role can call with a user id of its choosing, and what
-# that lets raw SQL as app_user do. The API passes the id that a password check in Python
-# verified, but the database cannot tell that call from any other: a known gap
-# (how-to/security-model.md, "Not yet covered"). Each entry must go when it is fixed.
-ACTS_FOR_ANY_USER = {
-    "app.issue_refresh_token": "stores a refresh token of the caller's making for any user id",
-    "app.set_password_hash": "replaces any user's password hash",
-}
+# A security definer function the request role can call with a user id of its choosing acts for
+# that user, and the database cannot tell the API's call from raw SQL's: none may, unless it
+# holds the id to app.current_user_id(). (Sign-in names an account by email, and gets a token
+# only with the password's hash: tests/sql/test_passwords.py.)
 USER_ID_ARGUMENT = r"(^|_)user_id$|^user$|^owner(_id)?$|^account(_id)?$"
 
 
@@ -194,7 +189,7 @@ def definers_taking_a_user_id(conn: psycopg.Connection) -> set[str]:
 def test_no_function_lets_the_request_role_name_the_user_it_acts_for(
     conn: psycopg.Connection,
 ) -> None:
-    assert definers_taking_a_user_id(conn) == set(ACTS_FOR_ANY_USER)
+    assert definers_taking_a_user_id(conn) == set()
 
 
 def test_a_new_function_that_acts_for_a_named_user_is_caught(conn: psycopg.Connection) -> None:
@@ -215,28 +210,29 @@ def test_a_new_function_that_acts_for_a_named_user_is_caught(conn: psycopg.Conne
     assert "app.rename_me" not in found
 
 
-def test_the_known_gaps_are_real(conn: psycopg.Connection) -> None:
-    """What ACTS_FOR_ANY_USER says, shown: with no user of its own, raw SQL as the request role
-    gives a victim a refresh token it knows and a password hash of its choosing."""
-    conn.execute("insert into app.users (id, email) values ('victim', 'victim@example.com')")
+def functions_returning_a_hash(conn: psycopg.Connection) -> set[str]:
+    """Functions the request role may execute with a result column named for a hash."""
+    rows = conn.execute(
+        """
+        select n.nspname || '.' || p.proname
+          from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+          cross join lateral unnest(p.proargnames, p.proargmodes) as a(name, mode)
+         where n.nspname <> all (%s)
+           and has_function_privilege('app_user', p.oid, 'execute')
+           and a.mode in ('o', 't', 'b')
+           and a.name ~ 'hash'
+        """,
+        (list(SYSTEM_SCHEMAS),),
+    ).fetchall()
+    return {name for (name,) in rows}
+
+
+def test_no_function_hands_the_request_role_a_hash(conn: psycopg.Connection) -> None:
+    """Password and token hashes stay in the database, which compares them itself."""
+    assert functions_returning_a_hash(conn) == set()
     conn.execute(
-        "insert into app_private.accounts (user_id, email, password_hash)"
-        " values ('victim', 'victim@example.com', 'the victim''s hash')"
+        "create function app.leak() returns table (password_hash text) language sql"
+        " security definer set search_path = '' as $$ select '' $$"
     )
-    with conn.transaction(force_rollback=True):
-        conn.execute("select set_config('role', 'app_user', true)")
-        conn.execute(
-            "select app.issue_refresh_token('victim', gen_random_uuid(), sha256('known'),"
-            " now() + '1 day',"
-            " gen_random_uuid(), now() + '1 hour')"
-        )
-        conn.execute("select app.set_password_hash('victim', 'the attacker''s hash')")
-        conn.execute("reset role")
-        tokens = conn.execute(
-            "select count(*) from app_private.refresh_tokens where user_id = 'victim'"
-        ).fetchone()
-        hashes = conn.execute(
-            "select password_hash from app_private.accounts where user_id = 'victim'"
-        ).fetchone()
-    assert tokens == (1,)
-    assert hashes == ("the attacker's hash",)
+    conn.execute("grant execute on function app.leak() to app_user")
+    assert functions_returning_a_hash(conn) == {"app.leak"}

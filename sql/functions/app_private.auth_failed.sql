@@ -1,6 +1,8 @@
--- Counts a failed sign-in or sign-up against the email and the client address, starting a new
--- 15-minute window for a key whose window is over.
-create or replace function app.auth_failed(email text, client_address text) returns void
+-- Counts a failed sign-in, sign-up or erasure confirmation against the email and the client
+-- address, starting a new 15-minute window for a key whose window is over. Only the functions
+-- that check a password call it (app.sign_in, app.sign_up, app.confirm_own_password,
+-- app.rehash_password): the request role cannot count failures, or clear them, by itself.
+create or replace function app_private.auth_failed(email text, client_address text) returns void
 language sql volatile security definer
 set search_path = ''
 as $$
@@ -14,6 +16,6 @@ as $$
                                   then f.window_started_at else pg_catalog.now() end
 $$;
 
-comment on function app.auth_failed(text, text) is 'Counts one failed attempt for an email and a client.';
-revoke all on function app.auth_failed(text, text) from public;
-grant execute on function app.auth_failed(text, text) to app_user;
+comment on function app_private.auth_failed(text, text) is
+  'Counts one failed attempt for an email and a client.';
+revoke all on function app_private.auth_failed(text, text) from public;
