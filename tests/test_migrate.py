@@ -330,13 +330,15 @@ def test_0007_rolls_back_to_an_audit_trail_without_exceptions(
 
 # The functions through which the database checks passwords (0010), which its rollback drops.
 PASSWORD_FUNCTIONS = (
-    "app.sign_in(text, text, text, bytea, timestamptz, uuid, timestamptz)",
+    "app.sign_in(uuid, text, bytea, timestamptz, uuid, timestamptz, text, text)",
+    "app.sign_in_attempt(text, text, text)",
     "app.sign_up(text, text, text, text, bytea, timestamptz, uuid, timestamptz)",
     "app.password_parameters(text)",
-    "app.rehash_password(text, text, text, text)",
-    "app.confirm_own_password(text, text)",
+    "app.erase_account(uuid, uuid, timestamptz, text, text, text)",
+    "app_private.take_attempt(uuid)",
+    "app_private.hash_matches(text, bytea)",
+    "app_private.count_attempt(text, text)",
     "app_private.issue_refresh_token(text, bytea, timestamptz, uuid, timestamptz)",
-    "app_private.auth_failed(text, text)",
     "app_private.hash_parameters(text)",
 )
 
@@ -353,7 +355,8 @@ def test_0010_keeps_the_hashes_and_checks_them_when_it_applies_again(
     conn: Connection, database_url: str
 ) -> None:
     """Accounts made before 0010 keep their hashes through its rollback and its return, and
-    sign in after it; a hash of another form stops it from applying, with nothing changed."""
+    sign in after it; a hash of another form stops it from applying, saying how many, with
+    nothing changed."""
     password_hash = accounts.hasher.hash("correct horse battery staple")
     conn.execute("insert into app.users (id) values ('ada'), ('eve')")
     conn.execute(
@@ -366,17 +369,23 @@ def test_0010_keeps_the_hashes_and_checks_them_when_it_applies_again(
         "insert into app_private.accounts (user_id, email, password_hash)"
         " values ('eve', 'eve@example.com', 'bcrypt, say')"
     )
-    with pytest.raises(psycopg.errors.CheckViolation):
+    with pytest.raises(psycopg.errors.CheckViolation, match="1 account"):
         migrate(database_url)
     assert applied(conn) == ALL[:-1]
     conn.execute("delete from app_private.accounts where user_id = 'eve'")
 
     assert migrate(database_url) == [NEWEST]
     assert password_hash_checked(conn)
+    conn.autocommit = True  # the attempt commits before it is compared
     cur = conn.execute(
-        "select outcome, user_id from app.sign_in('ada@example.com', '192.0.2.1', %s,"
-        " sha256('r'::bytea), now() + interval '1 day', gen_random_uuid(), now())",
+        "select attempt_id from app.sign_in_attempt('ada@example.com', '192.0.2.1', %s)",
         (password_hash,),
+    )
+    attempt = cur.fetchone()
+    cur = conn.execute(
+        "select outcome, user_id from app.sign_in(%s, null, sha256('r'::bytea),"
+        " now() + interval '1 day', gen_random_uuid(), now(), null, null)",
+        attempt,
     )
     assert cur.fetchone() == ("ok", "ada")
 

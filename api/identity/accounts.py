@@ -51,13 +51,14 @@ PARAMETERS = re.compile(
     r"[$]argon2id[$]v=19[$]m=(?P<memory>[0-9]+),t=(?P<time>[0-9]+),p=(?P<lanes>[0-9]+)"
     r"[$](?P<salt>[A-Za-z0-9+/]{11,})"
 )
-HASH_LENGTH = 32
-# The most a stored hash may ask of this process. A hash is only ever made here, with `hasher`,
-# but a row changed behind the API's back (or by raw SQL through app.rehash_password) must not
-# make each sign-in allocate gigabytes or spin for seconds: such an account cannot sign in.
-MAX_MEMORY_KIB = 256 * 1024
-MAX_TIME_COST = 16
-MAX_LANES = 8
+HASH_LENGTH = hasher.hash_len
+# The most a stored hash may ask of this process: four times today's parameters. A hash is only
+# ever made here, with `hasher`, but raw SQL can sign up an account with a hash of its own
+# making; that must not make each sign-in against it take gigabytes or seconds: such an
+# account cannot sign in. Raise these with the parameters.
+MAX_MEMORY_KIB = 4 * hasher.memory_cost
+MAX_TIME_COST = 4 * hasher.time_cost
+MAX_LANES = 4 * hasher.parallelism
 
 
 def _lower_priority() -> None:
@@ -167,8 +168,14 @@ async def hash_with(parameters: str | None, password: str) -> str:
         return made
 
 
-def needs_rehash(password_hash: str) -> bool:
-    return hasher.check_needs_rehash(password_hash)
+def needs_rehash(parameters: str | None) -> bool:
+    """Whether a stored hash with these parameters was made with other ones than today's: a
+    sign-in then also sends a new hash (app.sign_in stores it if the password was right)."""
+    match = PARAMETERS.fullmatch(parameters or "")
+    if match is None:
+        return False
+    used = (int(match["memory"]), int(match["time"]), int(match["lanes"]))
+    return used != (hasher.memory_cost, hasher.time_cost, hasher.parallelism)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,9 @@ transaction, under row-level security, like every request."""
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
+from uuid import UUID
 
+import psycopg
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from psycopg import AsyncConnection
 from starlette.responses import StreamingResponse
@@ -14,18 +16,25 @@ from starlette.types import Receive, Scope, Send
 from api.database import export
 from api.database.requests import anonymous_transaction
 from api.deps import JSON, Db
-from api.identity import accounts, audit
+from api.identity import audit
 from api.models import AccountErasure
-from api.routes.auth import CALLER_ERRORS, RATE_LIMITED, too_many, wait_seconds
+from api.routes.auth import (
+    CALLER_ERRORS,
+    RATE_LIMITED,
+    attempt_password,
+    too_many,
+    wait_seconds,
+)
 from api.routes.responses import BODY_ERRORS, UNAVAILABLE, error
 from api.web.json_body import StrictJsonRoute
 
 OWN_ACCOUNT = "select email, password_parameters from app.own_account()"
-CONFIRM = "select outcome, wait_seconds from app.confirm_own_password(%(hash)s, %(client)s)"
 ERASE = (
-    "select app.erase_account(%(token_id)s, %(expires_at)s, %(client_address)s, %(user_agent)s,"
-    " %(request_id)s)"
+    "select app.erase_account(%(attempt)s, %(token_id)s, %(expires_at)s, %(client_address)s,"
+    " %(user_agent)s, %(request_id)s)"
 )
+
+REFUSED = "PT403"  # app.erase_account's answer to an attempt that is not the password
 
 router = APIRouter(
     prefix="/api/account", tags=["account"], responses=UNAVAILABLE, route_class=StrictJsonRoute
@@ -87,12 +96,12 @@ async def export_account(request: Request, db: Db) -> Response:
 
 
 async def confirm_password(
-    request: Request, db: Db, email: str, parameters: str, password: str | None
-) -> None:
+    request: Request, email: str, parameters: str, password: str | None
+) -> UUID:
     """A built-in account's erasure is confirmed with its password, counted against the same
-    failure limit as sign-in (a stolen access token alone must not erase the account). The
-    database compares, as at sign-in: this only hashes the password with the account's
-    parameters."""
+    limit as sign-in (a stolen access token alone must not erase the account). The database
+    compares, as at sign-in: this hashes the password with the account's parameters and has
+    the attempt counted; app.erase_account compares it. Returns the attempt's id."""
     if password is None:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,
@@ -103,20 +112,7 @@ async def confirm_password(
         wait = await wait_seconds(conn, request, email, client)
     if wait:
         raise too_many(wait)
-    password_hash = await accounts.hash_with(parameters, password)
-    async with db.transaction() as (conn, user_id):
-        cur = await conn.execute(CONFIRM, {"hash": password_hash, "client": client})
-        row = await cur.fetchone()
-        assert row is not None
-        outcome, wait = row
-        if outcome == "invalid":
-            await audit.record(conn, request, "account_erase_refused", user_id)
-        elif outcome == "rate_limited":
-            await audit.record(conn, request, "rate_limited", user_id)
-    if outcome == "rate_limited":
-        raise too_many(wait)
-    if outcome == "invalid":
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Wrong password")
+    return await attempt_password(request, email, parameters, password)
 
 
 async def own_account(conn: AsyncConnection) -> tuple[str, str] | None:
@@ -146,13 +142,22 @@ async def erase_account(request: Request, db: Db, body: AccountErasure | None = 
     belong to the frontend, which deletes them (how-to/privacy.md)."""
     async with db.transaction(force_rollback=True) as (conn, _):
         account = await own_account(conn)
+    attempt = None
     if account is not None:
-        await confirm_password(request, db, *account, body.password if body else None)
+        attempt = await confirm_password(request, *account, body.password if body else None)
     params = {
         **audit.event_params(request, "account_erased", None),  # whence, for the audit trail
+        "attempt": attempt,
         "token_id": db.caller.token_id,
         "expires_at": db.caller.expires_at,
     }
-    async with db.transaction() as (conn, _):
-        await conn.execute(ERASE, params)
+    try:
+        async with db.transaction() as (conn, _):
+            await conn.execute(ERASE, params)
+    except psycopg.Error as exc:
+        if exc.sqlstate != REFUSED:
+            raise
+        async with db.transaction() as (conn, user_id):
+            await audit.record(conn, request, "account_erase_refused", user_id)
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Wrong password") from None
     return Response(status_code=status.HTTP_204_NO_CONTENT)

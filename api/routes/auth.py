@@ -3,19 +3,16 @@
 Each handler owns its transactions, because some outcomes must commit and still answer with an
 error: a failed sign-in is counted, a reused refresh token revokes its family."""
 
-import logging
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 from urllib.parse import parse_qsl
+from uuid import UUID
 
-import psycopg
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from psycopg import AsyncConnection
-from psycopg_pool import PoolTimeout
 from pydantic import BaseModel, ValidationError
 
-from api.database.pool import Pool
 from api.database.requests import anonymous_transaction
 from api.deps import JSON, JSON_BODY, Db, is_json, unauthorized
 from api.identity import accounts, audit
@@ -54,20 +51,20 @@ SIGN_UP = (
     " %(access_expires_at)s)"
 )
 PARAMETERS = "select app.password_parameters(%(email)s)"
-SIGN_IN = (
-    "select outcome, user_id, name, created_at, wait_seconds"
-    " from app.sign_in(%(email)s, %(client)s, %(hash)s, %(refresh_hash)s,"
-    " %(refresh_expires_at)s, %(access_token_id)s, %(access_expires_at)s)"
+ATTEMPT = (
+    "select attempt_id, wait_seconds from app.sign_in_attempt(%(email)s, %(client)s, %(hash)s)"
 )
-REHASH = "select app.rehash_password(%(email)s, %(client)s, %(hash)s, %(new_hash)s)"
+SIGN_IN = (
+    "select outcome, user_id, name, created_at from app.sign_in(%(attempt)s, %(new_hash)s,"
+    " %(refresh_hash)s, %(refresh_expires_at)s, %(access_token_id)s, %(access_expires_at)s,"
+    " %(user_agent)s, %(request_id)s)"
+)
 ROTATE = (
     "select outcome, user_id from app.rotate_refresh_token(%(old)s, %(new)s, %(expires_at)s,"
     " %(access_token_id)s, %(access_expires_at)s)"
 )
 SIGN_OUT = "select app.sign_out(%(refresh_hash)s, %(token_id)s, %(expires_at)s)"
 ME = "select id, email, name, created_at from app.users where id = app.current_user_id()"
-
-log = logging.getLogger(__name__)
 
 INVALID_CREDENTIALS = "Invalid email or password"
 FORM = "application/x-www-form-urlencoded"
@@ -243,50 +240,85 @@ SIGN_IN_BODY = {
 )
 async def sign_in(request: Request, body: Annotated[SignIn, Depends(sign_in_body)]) -> Session:
     """The password is checked by the database: it hands out the account's hash parameters,
-    this hashes the password with them, and app.sign_in compares and issues the tokens."""
+    this hashes the password with them, app.sign_in_attempt counts and records that hash, and
+    app.sign_in, in the next transaction, compares it and issues the tokens."""
+    settings: Settings = request.app.state.settings
+    email = str(body.email)
+    for _ in range(2):  # a second time only when a concurrent sign-in upgraded the hash
+        tried = await try_password(request, email, body.password)
+        if tried.outcome != "stale":
+            break
+    if tried.outcome != "ok" or tried.user is None:
+        metrics.auth_failure("sign_in_failed")  # its audit row is app.sign_in's
+        raise unauthorized(INVALID_CREDENTIALS)
+    return tried.session.for_user(settings, tried.user)
+
+
+async def attempt_password(
+    request: Request, email: str, parameters: str | None, password: str
+) -> UUID:
+    """Hashes `password` with an account's parameters and has app.sign_in_attempt count and
+    record the hash, in a transaction of its own, which commits before anything compares it.
+    Returns the attempt's id; 429 when the email or the address is past its limit."""
+    password_hash = await accounts.hash_with(parameters, password)
+    async with anonymous_transaction(request.app.state.pool) as conn:
+        cur = await conn.execute(
+            ATTEMPT,
+            {"email": email, "client": audit.client_address(request), "hash": password_hash},
+        )
+        attempt_id: UUID | None
+        attempt_id, wait = await cur.fetchone() or (None, 0)
+        if attempt_id is None:
+            await audit.record(conn, request, "rate_limited", None)
+    if attempt_id is None:  # the failures reached the limit while this one was hashed
+        raise too_many(wait)
+    return attempt_id
+
+
+@dataclass(frozen=True)
+class Tried:
+    """What one sign-in attempt came to: app.sign_in's outcome, the user when it is ok, and the
+    session the tokens belong to."""
+
+    outcome: str
+    user: UserPublic | None
+    session: NewSession
+
+
+async def try_password(request: Request, email: str, password: str) -> Tried:
+    """One sign-in attempt, from the account's parameters to app.sign_in's answer."""
     settings: Settings = request.app.state.settings
     pool, client = request.app.state.pool, audit.client_address(request)
-    email = str(body.email)
     async with anonymous_transaction(pool) as conn:
         wait = await wait_seconds(conn, request, email, client)
         if not wait:
             cur = await conn.execute(PARAMETERS, {"email": email})
             parameters = (await cur.fetchone() or (None,))[0]
-    if wait:
+    if wait:  # refused before the costly hash
         raise too_many(wait)
-    password_hash = await accounts.hash_with(parameters, body.password)
+    attempt_id = await attempt_password(request, email, parameters, password)
+    new_hash = None
+    if accounts.needs_rehash(parameters):  # stored with older parameters than today's
+        new_hash = await accounts.hash_password(password)
     new = NewSession.start(settings)
+    params = {
+        **audit.event_params(request, "sign_in", None),
+        **new.params,
+        "attempt": attempt_id,
+        "new_hash": new_hash,
+    }
     async with anonymous_transaction(pool) as conn:
-        cur = await conn.execute(
-            SIGN_IN, {"email": email, "client": client, "hash": password_hash, **new.params}
-        )
+        cur = await conn.execute(SIGN_IN, params)
         row = await cur.fetchone()
         assert row is not None
-        outcome, user_id, name, created_at, wait = row
-        event = {"ok": "sign_in", "invalid": "sign_in_failed"}.get(outcome, "rate_limited")
-        await audit.record(conn, request, event, user_id)
-    if outcome == "rate_limited":  # the failures reached the limit while this one was hashed
-        raise too_many(wait)
+        outcome, user_id, name, created_at = row
+        if outcome == "ok":
+            await audit.record(conn, request, "sign_in", user_id)
     if outcome != "ok":
-        raise unauthorized(INVALID_CREDENTIALS)
-    if accounts.needs_rehash(password_hash):  # made with older parameters than today's
-        await rehash(pool, email, client, password_hash, body.password)
-    user = UserPublic(id=user_id, email=email, name=name, created_at=created_at)
-    return new.for_user(settings, user)
-
-
-async def rehash(pool: Pool, email: str, client: str, password_hash: str, password: str) -> None:
-    """Stores a hash of the password with today's parameters in place of `password_hash`.
-    Best effort: the sign-in has succeeded already, and the next one tries again."""
-    try:
-        new_hash = await accounts.hash_password(password)
-        async with anonymous_transaction(pool) as conn:
-            await conn.execute(
-                REHASH,
-                {"email": email, "client": client, "hash": password_hash, "new_hash": new_hash},
-            )
-    except (accounts.HashingBusyError, psycopg.Error, PoolTimeout) as exc:
-        log.warning("password hash not upgraded: %s", type(exc).__name__)
+        return Tried(outcome, None, new)
+    return Tried(
+        outcome, UserPublic(id=user_id, email=email, name=name, created_at=created_at), new
+    )
 
 
 @router.post(

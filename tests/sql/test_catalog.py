@@ -27,15 +27,15 @@ UNSCOPED_POLICIES = {
 # Security definer functions the request role may call, each reviewed: what it does for whom.
 REVIEWED_SECURITY_DEFINER = {
     "app.auth_wait_seconds": "how long an email or address must wait; reads counts only",
-    "app.confirm_own_password": "compares a hash with the current user's own account's",
-    "app.erase_account": "erases the current user's own data; pseudonymises their audit events",
+    "app.erase_account": "erases the current user's own data, given a counted attempt of their"
+    " password; pseudonymises their audit events",
     "app.own_account": "the current user's own email and hash parameters, to confirm erasure",
     "app.own_audit_events": "the current user's own audit events, for the export",
     "app.own_sessions": "the current user's own live refresh families, without hashes",
     "app.password_parameters": "an account's hash parameters and salt, never the hash",
-    "app.rehash_password": "replaces a hash, given the current one made from the password",
     "app.rotate_refresh_token": "swaps a refresh token the caller holds for a new one",
-    "app.sign_in": "issues a refresh token only for a hash that matches the account's",
+    "app.sign_in": "issues a refresh token only for a counted attempt that matches the hash",
+    "app.sign_in_attempt": "counts and records a hash to compare; compares nothing",
     "app.sign_out": "revokes the caller's own token and refresh family",
     "app.sign_up": "creates an account for a new email, and its first refresh token",
     "app_private.access_token_revoked": "whether one jti was signed out",

@@ -1,7 +1,11 @@
 """Passwords as the database checks them, as raw SQL in the request role sees it: no function
-hands out a hash; a refresh token is issued, a failure count cleared and a hash replaced only
-for the hash of the right password; wrong ones are counted until the limit refuses even the
-right one; the request role cannot reach the helpers that write tokens and counts."""
+hands out a hash; every comparison was counted in a transaction that committed before it, so
+rolling back hides no guess; a refresh token is issued, a failure count cleared and a hash
+replaced only for the hash of the right password; the limit refuses even the right one; the
+request role cannot reach the helpers that write tokens and counts."""
+
+from collections.abc import Iterator
+from uuid import UUID
 
 import psycopg
 import pytest
@@ -15,7 +19,7 @@ PASSWORD = "correct horse battery staple"
 # Cheap parameters keep the test fast; the database takes any argon2id hash of the one form.
 WEAK = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
 SESSION = (
-    "sha256('refresh'::bytea), now() + interval '1 day',"
+    "sha256(gen_random_uuid()::text::bytea), now() + interval '1 day',"
     " gen_random_uuid(), now() + interval '1 hour'"
 )
 APP_USER = "select set_config('role', 'app_user', true)"
@@ -34,27 +38,58 @@ def stored(conn: Connection) -> str:
     return password_hash
 
 
-def sign_in(conn: Connection, password_hash: str, email: str = "ada@example.com") -> tuple:
+@pytest.fixture
+def app_user(conn: Connection, stored: str) -> Iterator[Connection]:
+    """The connection in the request role once Ada's account is stored, committing: each call
+    below is its own transaction, as the API's are."""
+    conn.autocommit = True
+    conn.execute("set role app_user")
+    yield conn
+    conn.execute("reset role")
+
+
+def attempt(conn: Connection, password_hash: str, email: str = "ada@example.com") -> UUID | None:
     row = conn.execute(
-        "select outcome, user_id, wait_seconds from app.sign_in(%s, '192.0.2.1', %s, "
-        + SESSION
-        + ")",
-        (email, password_hash),
+        "select attempt_id from app.sign_in_attempt(%s, '192.0.2.1', %s)", (email, password_hash)
+    ).fetchone()
+    assert row is not None
+    return row[0]
+
+
+def sign_in(conn: Connection, attempt_id: UUID | None, new_hash: str | None = None) -> tuple:
+    row = conn.execute(
+        "select outcome, user_id from app.sign_in(%s, %s, " + SESSION + ", 'ua', 'rq')",
+        (attempt_id, new_hash),
     ).fetchone()
     assert row is not None
     return tuple(row)
 
 
-def tokens(conn: Connection) -> int:
-    return scalar(conn, "select count(*) from app_private.refresh_tokens")
+def as_owner(conn: Connection, query: psycopg.sql.Composable | str) -> object:
+    conn.execute("reset role")
+    try:
+        return scalar(conn, query)  # type: ignore[arg-type]
+    finally:
+        conn.execute("set role app_user")
 
 
-def failures(conn: Connection) -> int:
-    return scalar(
+def tokens(conn: Connection) -> object:
+    return as_owner(conn, "select count(*) from app_private.refresh_tokens")
+
+
+def failures(conn: Connection, key: str = "email:ada@example.com") -> object:
+    return as_owner(
         conn,
-        "select coalesce(sum(failures), 0) from app_private.auth_failures"
-        " where key = 'email:ada@example.com'",
+        psycopg.sql.SQL(
+            "select coalesce(sum(failures), 0) from app_private.auth_failures where key = {}"
+        ).format(key),
     )
+
+
+def right(stored: str) -> str:
+    made = accounts.make_hash(accounts.parameters_of(stored), PASSWORD)
+    assert made == stored
+    return made
 
 
 def test_no_function_hands_the_request_role_a_hash(conn: Connection, stored: str) -> None:
@@ -69,57 +104,98 @@ def test_no_function_hands_the_request_role_a_hash(conn: Connection, stored: str
         c.execute("select password_hash from app_private.accounts")
 
 
-def test_the_right_hash_signs_in_and_clears_the_failures(conn: Connection, stored: str) -> None:
-    made = accounts.make_hash(accounts.parameters_of(stored), PASSWORD)
-    assert made == stored
+def test_the_right_hash_signs_in_and_takes_the_counts_back(
+    app_user: Connection, stored: str
+) -> None:
+    assert sign_in(app_user, attempt(app_user, "not the hash")) == ("invalid", None)
+    assert failures(app_user) == 1
+    assert sign_in(app_user, attempt(app_user, right(stored))) == ("ok", "ada")
+    assert (tokens(app_user), failures(app_user)) == (1, 0)
+    assert failures(app_user, "client:192.0.2.1") == 1  # the wrong guess's, not the sign-in's
+    assert scalar(app_user, "select app.current_user_id()") is None
+
+
+def test_a_comparison_is_counted_before_it_runs(conn: Connection, stored: str) -> None:
+    """Rolling back an attempt, or comparing it in the transaction that made it, compares
+    nothing; rolling back the comparison leaves the count."""
     with conn.transaction(force_rollback=True):
         conn.execute(APP_USER)
-        assert sign_in(conn, "not the hash")[0] == "invalid"
-        assert sign_in(conn, "nor this")[0] == "invalid"
-        conn.execute("reset role")
-        assert (tokens(conn), failures(conn)) == (0, 2)
-        conn.execute(APP_USER)
-        assert sign_in(conn, made) == ("ok", "ada", 0)
-        assert scalar(conn, "select app.current_user_id()") is None
-        conn.execute("reset role")
-        assert (tokens(conn), failures(conn)) == (1, 0)
-        assert rows(conn, "select user_id from app_private.refresh_tokens") == [("ada",)]
-
-
-def test_a_wrong_hash_issues_nothing_and_is_counted(conn: Connection, stored: str) -> None:
-    wrong = accounts.make_hash(accounts.parameters_of(stored), "wrong password")
-    assert wrong is not None
-    for attempt in (wrong, "", stored.upper()):
-        with conn.transaction(force_rollback=True):
-            conn.execute(APP_USER)
-            assert sign_in(conn, attempt) == ("invalid", "ada", 0)
-            conn.execute("reset role")
-            assert tokens(conn) == 0
-            assert failures(conn) == 1
-    with as_app_user(conn) as c:  # an unknown email: the same answer, nobody to name
-        assert sign_in(c, stored, "nobody@example.com") == ("invalid", None, 0)
-
-
-def test_five_failures_refuse_even_the_right_hash(conn: Connection, stored: str) -> None:
+        same_transaction = attempt(conn, right(stored))
+        assert sign_in(conn, same_transaction) == ("invalid", None)
+        conn.execute("savepoint nested")
+        assert sign_in(conn, attempt(conn, right(stored))) == ("invalid", None)
+    conn.autocommit = True
+    conn.execute(APP_USER)
+    assert sign_in(conn, same_transaction) == ("invalid", None)  # rolled back: gone
+    guess = attempt(conn, "a guess")
     with conn.transaction(force_rollback=True):
-        conn.execute(APP_USER)
-        for _ in range(5):
-            assert sign_in(conn, "guess")[0] == "invalid"
-        outcome, user_id, wait = sign_in(conn, stored)
-        assert (outcome, user_id) == ("rate_limited", None)
-        assert 0 < wait <= 15 * 60
-        conn.execute("reset role")
-        assert tokens(conn) == 0
-        assert failures(conn) == 5  # a refused attempt is not counted again
+        assert sign_in(conn, guess) == ("invalid", None)
+    conn.execute("reset role")
+    counted = "select failures from app_private.auth_failures where key = 'email:ada@example.com'"
+    assert scalar(conn, counted) == 1
+    assert scalar(conn, "select count(*) from app_private.refresh_tokens") == 0
 
 
-def test_the_request_role_cannot_issue_tokens_or_count_failures_itself(
+def test_an_attempt_is_compared_once(app_user: Connection, stored: str) -> None:
+    taken = attempt(app_user, right(stored))
+    assert sign_in(app_user, taken) == ("ok", "ada")
+    assert sign_in(app_user, taken) == ("invalid", None)
+    assert sign_in(app_user, None) == ("invalid", None)
+    assert tokens(app_user) == 1
+
+
+def test_five_attempts_then_even_the_right_hash_waits(app_user: Connection, stored: str) -> None:
+    for _ in range(5):
+        assert sign_in(app_user, attempt(app_user, "guess")) == ("invalid", None)
+    row = app_user.execute(
+        "select attempt_id, wait_seconds from app.sign_in_attempt('ada@example.com', 'x', %s)",
+        (right(stored),),
+    ).fetchone()
+    assert row is not None
+    assert row[0] is None
+    assert 0 < row[1] <= 15 * 60
+    assert tokens(app_user) == 0
+
+
+def test_a_wrong_hash_is_audited_against_the_account_it_named(
+    app_user: Connection, stored: str
+) -> None:
+    assert sign_in(app_user, attempt(app_user, "guess")) == ("invalid", None)
+    assert sign_in(app_user, attempt(app_user, "guess", "nobody@example.com")) == ("invalid", None)
+    app_user.execute("reset role")
+    assert rows(
+        app_user, "select event, user_id, user_agent from app.audit_events order by id"
+    ) == [("sign_in_failed", "ada", "ua"), ("sign_in_failed", None, "ua")]
+
+
+def test_a_new_hash_is_stored_only_with_the_right_one(app_user: Connection, stored: str) -> None:
+    newer = accounts.hasher.hash(PASSWORD)
+    assert sign_in(app_user, attempt(app_user, "guess"), newer) == ("invalid", None)
+    assert as_owner(app_user, "select password_hash from app_private.accounts") == stored
+    assert sign_in(app_user, attempt(app_user, right(stored)), newer) == ("ok", "ada")
+    assert as_owner(app_user, "select password_hash from app_private.accounts") == newer
+
+
+def test_an_attempt_made_before_an_upgrade_is_stale_and_not_counted(
+    app_user: Connection, stored: str
+) -> None:
+    """Two devices sign in at once after the parameters changed: the second compares nothing,
+    gets its count back, and starts over."""
+    first, second = attempt(app_user, right(stored)), attempt(app_user, right(stored))
+    assert sign_in(app_user, first, accounts.hasher.hash(PASSWORD)) == ("ok", "ada")
+    assert sign_in(app_user, second) == ("stale", None)
+    assert failures(app_user) == 0
+    assert failures(app_user, "client:192.0.2.1") == 0
+
+
+def test_the_request_role_cannot_issue_tokens_or_count_itself(
     conn: Connection, stored: str
 ) -> None:
     with as_app_user(conn, "ada") as c:
         for call in (
             "select app_private.issue_refresh_token('ada', sha256('x'::bytea), now(), null, null)",
-            "select app_private.auth_failed('ada@example.com', 'x')",
+            "select app_private.count_attempt('ada@example.com', 'x')",
+            "select app_private.take_attempt(gen_random_uuid())",
             "select app_private.hash_parameters('x')",
         ):
             with fails_with(c, psycopg.errors.InsufficientPrivilege):
@@ -131,22 +207,8 @@ def test_the_request_role_cannot_issue_tokens_or_count_failures_itself(
             " 'app.auth_succeeded', 'app.auth_failed']) as s",
         )
         assert gone is None
-
-
-def test_a_rehash_needs_the_current_hash(conn: Connection, stored: str) -> None:
-    newer = accounts.hasher.hash(PASSWORD)
-    rehash = "select app.rehash_password('ada@example.com', '192.0.2.1', %s, %s)"
-    with conn.transaction(force_rollback=True):
-        conn.execute(APP_USER)
-        assert conn.execute(rehash, ("a guess", newer)).fetchone() == (False,)
-        conn.execute("reset role")
-        assert scalar(conn, "select password_hash from app_private.accounts") == stored
-        assert failures(conn) == 1
-    with conn.transaction(force_rollback=True):
-        conn.execute(APP_USER)
-        assert conn.execute(rehash, (stored, newer)).fetchone() == (True,)
-        conn.execute("reset role")
-        assert scalar(conn, "select password_hash from app_private.accounts") == newer
+        with fails_with(c, psycopg.errors.InsufficientPrivilege):
+            c.execute("select * from app_private.sign_in_attempts")
 
 
 @pytest.mark.parametrize(
@@ -188,24 +250,36 @@ def test_sign_up_issues_the_first_token_of_its_own_account_only(conn: Connection
         assert scalar(conn, counted, ("email:eve@example.com",)) == 1
 
 
-def test_erasure_is_confirmed_against_the_callers_own_account(
-    conn: Connection, stored: str
+def test_erasure_needs_a_counted_attempt_of_the_callers_own_password(
+    app_user: Connection, stored: str
 ) -> None:
-    confirm = "select outcome from app.confirm_own_password(%s, '192.0.2.1')"
-    with as_app_user(conn, "ada") as c:
-        assert scalar(c, confirm, (stored,)) == "ok"
-    with as_app_user(conn, "ada") as c:
-        assert scalar(c, confirm, ("a guess",)) == "invalid"
-    with as_app_user(conn, "someone else") as c:
-        assert scalar(c, confirm, (stored,)) == "none"
+    erase = "select app.erase_account(%s, null, null, 'x', 'ua', 'rq')"
+    app_user.execute("select set_config('app.user_id', 'ada', false)")
+    try:
+        for refused in (
+            None,
+            attempt(app_user, "a guess"),
+            attempt(app_user, right(stored), "eve@x.org"),
+        ):
+            with fails_with(app_user, "PT403"):
+                app_user.execute(erase, (refused,))
+        with app_user.transaction(force_rollback=True):  # the attempt is the transaction's own
+            fresh = attempt(app_user, right(stored))
+            with fails_with(app_user, "PT403"):
+                app_user.execute(erase, (fresh,))
+        app_user.execute(erase, (attempt(app_user, right(stored)),))
+    finally:
+        app_user.execute("select set_config('app.user_id', '', false)")
+    assert as_owner(app_user, "select count(*) from app.users where id = 'ada'") == 0
 
 
 def test_parameters_this_process_would_not_run_are_refused() -> None:
     salt = "c2FsdHNhbHRzYWx0"
     assert accounts.make_hash(f"$argon2id$v=19$m=8192,t=1,p=1${salt}", PASSWORD) is not None
+    memory, passes = 4 * accounts.hasher.memory_cost + 1, 4 * accounts.hasher.time_cost + 1
     for parameters in (
-        f"$argon2id$v=19$m={4 * 1024 * 1024},t=1,p=1${salt}",  # 4 GiB a hash
-        f"$argon2id$v=19$m=8192,t=1000,p=1${salt}",
+        f"$argon2id$v=19$m={memory},t=1,p=1${salt}",
+        f"$argon2id$v=19$m=8192,t={passes},p=1${salt}",
         f"$argon2id$v=19$m=8192,t=1,p=64${salt}",
         f"$argon2id$v=19$m=1,t=1,p=1${salt}",  # below argon2's own minimum
         "$argon2id$v=19$m=8192,t=1,p=1$!!!!!!!!!!!!",

@@ -168,7 +168,7 @@ def test_a_deletion_by_erasure_leaves_no_tombstone_behind(conn: Connection) -> N
     create_task(conn, BOB)
     with conn.transaction():
         conn.execute(REQUEST_CONTEXT, user_context(ALICE))
-        conn.execute("select app.erase_account(null, null, null, null, null)")
+        conn.execute("select app.erase_account(null, null, null, null, null, null)")
     assert rows(conn, "select user_id from app.task_sync_states") == [(BOB,)]
     assert rows(conn, "select user_id from app.task_tombstones") == []
 
@@ -234,7 +234,7 @@ def test_an_account_made_again_after_erasure_starts_above_its_old_numbers(
     old = feed(conn, ALICE)["cursor"]
     with conn.transaction():
         conn.execute(REQUEST_CONTEXT, user_context(ALICE))
-        conn.execute("select app.erase_account(null, null, null, null, null)")
+        conn.execute("select app.erase_account(null, null, null, null, null, null)")
     time.sleep(0.01)
     for _ in range(3):
         create_task(conn, ALICE)
