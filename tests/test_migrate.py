@@ -338,6 +338,7 @@ PASSWORD_FUNCTIONS = (
     "app_private.take_attempt(uuid)",
     "app_private.hash_matches(text, bytea)",
     "app_private.count_attempt(text, text)",
+    "app_private.count_failure(text)",
     "app_private.issue_refresh_token(text, bytea, timestamptz, uuid, timestamptz)",
     "app_private.hash_parameters(text)",
 )

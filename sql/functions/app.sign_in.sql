@@ -1,15 +1,15 @@
 -- Signs in to a built-in account, given an attempt app.sign_in_attempt recorded and counted
 -- in a transaction that committed: the hash the API made of the password it was given, with
 -- the account's parameters and salt. Only when it is the stored hash does this issue the
--- refresh token (in a new family), clear the email's failures and take back the attempt's
--- count against the client address; so whoever calls it, raw SQL as the request role
+-- refresh token (in a new family) and clear the email's count; so whoever calls it, raw SQL as the request role
 -- included, gets a token only by knowing the password, and learns whether a guess was right
 -- only after the guess was counted. Outcomes:
 --   ok       the token is stored; user_id, name and created_at say whose. A new_password_hash,
 --            made with today's parameters when the stored hash was made with older ones,
 --            replaces it;
---   invalid  no such account, another password, or no such attempt: the attempt stays counted,
---            and a sign_in_failed audit event names the account (the caller is not told whose);
+--   invalid  no such account, another password, or no such attempt: the attempt stays counted
+--            against the email, a failure is counted against the client address, and a
+--            sign_in_failed audit event names the account (the caller is not told whose);
 --   stale    the account's hash changed since its parameters were handed out (another
 --            sign-in upgraded it): nothing compared, the count taken back; the API starts over.
 -- It reports rather than raises, so that what it did commits though the caller gets 401.
@@ -44,12 +44,12 @@ begin
      and app_private.hash_parameters(account.password_hash) <> attempt.password_parameters then
     update app_private.auth_failures as f
        set failures = greatest(f.failures - 1, 0)
-     where f.key in ('email:' || pg_catalog.lower(attempt.email),
-                     'client:' || attempt.client_address);
+     where f.key = 'email:' || pg_catalog.lower(attempt.email);
     return query select 'stale', null::text, null::text, null::timestamptz;
     return;
   end if;
   if not known or not app_private.hash_matches(account.password_hash, attempt.password_digest) then
+    perform app_private.count_failure('client:' || attempt.client_address);
     insert into app.audit_events (event, user_id, client_address, user_agent, request_id)
     values ('sign_in_failed', account.user_id, attempt.client_address,
             pg_catalog.left(sign_in.user_agent, 512), pg_catalog.left(sign_in.request_id, 128));
@@ -59,9 +59,6 @@ begin
 
   delete from app_private.auth_failures as f
    where f.key = 'email:' || pg_catalog.lower(attempt.email);
-  update app_private.auth_failures as f
-     set failures = greatest(f.failures - 1, 0)
-   where f.key = 'client:' || attempt.client_address;
   if sign_in.new_password_hash is not null then
     update app_private.accounts as a
        set password_hash = sign_in.new_password_hash, updated_at = pg_catalog.now()

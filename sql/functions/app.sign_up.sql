@@ -33,7 +33,8 @@ begin
     values (new_id, sign_up.email, sign_up.password_hash);
   exception when unique_violation then
     perform pg_catalog.set_config('app.user_id', coalesce(acting, ''), true);
-    perform app_private.count_attempt(sign_up.email, sign_up.client_address);
+    perform app_private.count_failure('email:' || pg_catalog.lower(sign_up.email));
+    perform app_private.count_failure('client:' || sign_up.client_address);
     return query select 'taken', null::text, null::timestamptz, 0;
     return;
   end;

@@ -11,6 +11,7 @@ drop function if exists app.erase_account(uuid, uuid, timestamptz, text, text, t
 drop function if exists app_private.take_attempt(uuid);
 drop function if exists app_private.hash_matches(text, bytea);
 drop function if exists app_private.count_attempt(text, text);
+drop function if exists app_private.count_failure(text);
 drop function if exists app_private.issue_refresh_token(text, bytea, timestamptz, uuid, timestamptz);
 drop function if exists app_private.hash_parameters(text);
 drop table app_private.sign_in_attempts;

@@ -195,6 +195,7 @@ def test_the_request_role_cannot_issue_tokens_or_count_itself(
         for call in (
             "select app_private.issue_refresh_token('ada', sha256('x'::bytea), now(), null, null)",
             "select app_private.count_attempt('ada@example.com', 'x')",
+            "select app_private.count_failure('email:ada@example.com')",
             "select app_private.take_attempt(gen_random_uuid())",
             "select app_private.hash_parameters('x')",
         ):
