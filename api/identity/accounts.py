@@ -175,6 +175,8 @@ def needs_rehash(parameters: str | None) -> bool:
     if match is None:
         return False
     used = (int(match["memory"]), int(match["time"]), int(match["lanes"]))
+    if used[0] > MAX_MEMORY_KIB or used[1] > MAX_TIME_COST or used[2] > MAX_LANES:
+        return False  # refused by make_hash: that account cannot sign in to be upgraded
     return used != (hasher.memory_cost, hasher.time_cost, hasher.parallelism)
 
 

@@ -3,6 +3,7 @@
 Each handler owns its transactions, because some outcomes must commit and still answer with an
 error: a failed sign-in is counted, a reused refresh token revokes its family."""
 
+import contextlib
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 from urllib.parse import parse_qsl
@@ -299,7 +300,10 @@ async def try_password(request: Request, email: str, password: str) -> Tried:
     attempt_id = await attempt_password(request, email, parameters, password)
     new_hash = None
     if accounts.needs_rehash(parameters):  # stored with older parameters than today's
-        new_hash = await accounts.hash_password(password)
+        # The attempt is counted already: a full hashing queue must not waste it, and the
+        # upgrade waits for a later sign-in.
+        with contextlib.suppress(accounts.HashingBusyError):
+            new_hash = await accounts.hash_password(password)
     new = NewSession.start(settings)
     params = {
         **audit.event_params(request, "sign_in", None),

@@ -40,7 +40,7 @@ begin
   if found then
     select * into attempt from app_private.take_attempt(erase_account.attempt_id);
     if not found
-       or pg_catalog.lower(attempt.email) <> pg_catalog.lower(account.email)
+       or attempt.email <> pg_catalog.lower(account.email)
        or not app_private.hash_matches(account.password_hash, attempt.password_digest) then
       raise exception 'Wrong password' using errcode = 'PT403';
     end if;

@@ -11,7 +11,8 @@
 --            against the email, a failure is counted against the client address, and a
 --            sign_in_failed audit event names the account (the caller is not told whose);
 --   stale    the account's hash changed since its parameters were handed out (another
---            sign-in upgraded it): nothing compared, the count taken back; the API starts over.
+--            sign-in upgraded it): nothing compared; the attempt stays counted (a success of
+--            the API's second try clears it), so that a stale attempt cannot lower a count.
 -- It reports rather than raises, so that what it did commits though the caller gets 401.
 -- The user row is read as its user (app.user_id, for that statement only), so that the users
 -- table's own policies bind even an owner that is no superuser, as Neon's is.
@@ -36,15 +37,12 @@ begin
     return;
   end if;
   select * into account from app_private.accounts as a
-   where pg_catalog.lower(a.email) = pg_catalog.lower(attempt.email);
+   where pg_catalog.lower(a.email) = attempt.email;  -- lowered once, by app.sign_in_attempt
   known := found;
 
   if known and not app_private.hash_matches(account.password_hash, attempt.password_digest)
      and attempt.password_parameters <> ''
      and app_private.hash_parameters(account.password_hash) <> attempt.password_parameters then
-    update app_private.auth_failures as f
-       set failures = greatest(f.failures - 1, 0)
-     where f.key = 'email:' || pg_catalog.lower(attempt.email);
     return query select 'stale', null::text, null::text, null::timestamptz;
     return;
   end if;
@@ -58,7 +56,7 @@ begin
   end if;
 
   delete from app_private.auth_failures as f
-   where f.key = 'email:' || pg_catalog.lower(attempt.email);
+   where f.key = 'email:' || attempt.email;
   if sign_in.new_password_hash is not null then
     update app_private.accounts as a
        set password_hash = sign_in.new_password_hash, updated_at = pg_catalog.now()

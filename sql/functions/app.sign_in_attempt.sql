@@ -27,7 +27,7 @@ begin
   end if;
   insert into app_private.sign_in_attempts
     (email, client_address, password_parameters, password_digest)
-  values (sign_in_attempt.email, client,
+  values (pg_catalog.lower(sign_in_attempt.email collate pg_catalog."default"), client,
           case when app_private.is_password_hash(sign_in_attempt.password_hash)
                then app_private.hash_parameters(sign_in_attempt.password_hash) else '' end,
           pg_catalog.sha256(pg_catalog.convert_to(

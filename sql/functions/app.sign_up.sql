@@ -33,8 +33,10 @@ begin
     values (new_id, sign_up.email, sign_up.password_hash);
   exception when unique_violation then
     perform pg_catalog.set_config('app.user_id', coalesce(acting, ''), true);
-    perform app_private.count_failure('email:' || pg_catalog.lower(sign_up.email));
-    perform app_private.count_failure('client:' || sign_up.client_address);
+    perform app_private.count_failure(
+      'email:' || pg_catalog.lower(sign_up.email collate pg_catalog."default"));
+    perform app_private.count_failure(
+      'client:' || pg_catalog.left(coalesce(sign_up.client_address, ''), 64));
     return query select 'taken', null::text, null::timestamptz, 0;
     return;
   end;

@@ -12,10 +12,17 @@ language plpgsql volatile security definer
 set search_path = ''
 as $$
 declare
-  email_key text := 'email:' || pg_catalog.lower(count_attempt.email);
+  -- The database's own collation, whatever the caller's argument carries: lower() under "C"
+  -- would leave 'İ' as it is, and give one account another key, with a limit of its own.
+  email_key text := 'email:' || pg_catalog.lower(count_attempt.email collate pg_catalog."default");
 begin
   if app_private.count_failure(email_key) <= 5 then
-    return app.auth_wait_seconds('', count_attempt.client_address);  -- the address's limit
+    return coalesce((
+      select pg_catalog.ceil(extract(epoch from
+               f.window_started_at + interval '15 minutes' - pg_catalog.now()))::integer
+        from app_private.auth_failures as f
+       where f.key = 'client:' || count_attempt.client_address and f.failures >= 100
+         and f.window_started_at > pg_catalog.now() - interval '15 minutes'), 0);
   end if;
   return (select pg_catalog.ceil(extract(epoch from
             f.window_started_at + interval '15 minutes' - pg_catalog.now()))::integer

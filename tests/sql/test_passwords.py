@@ -176,11 +176,9 @@ def test_a_new_hash_is_stored_only_with_the_right_one(app_user: Connection, stor
     assert as_owner(app_user, "select password_hash from app_private.accounts") == newer
 
 
-def test_an_attempt_made_before_an_upgrade_is_stale_and_not_counted(
-    app_user: Connection, stored: str
-) -> None:
+def test_an_attempt_made_before_an_upgrade_is_stale(app_user: Connection, stored: str) -> None:
     """Two devices sign in at once after the parameters changed: the second compares nothing,
-    gets its count back, and starts over."""
+    and starts over; the first's success cleared both counts."""
     first, second = attempt(app_user, right(stored)), attempt(app_user, right(stored))
     assert sign_in(app_user, first, accounts.hasher.hash(PASSWORD)) == ("ok", "ada")
     assert sign_in(app_user, second) == ("stale", None)
@@ -287,3 +285,24 @@ def test_parameters_this_process_would_not_run_are_refused() -> None:
         "",
     ):
         assert accounts.make_hash(parameters, PASSWORD) is None, parameters
+
+
+def test_another_collation_does_not_give_an_account_another_limit(
+    app_user: Connection, stored: str
+) -> None:
+    """lower() under "C" leaves 'İ' as it is, where the database's collation may lower it to
+    'i': the key is made under the database's collation, whatever the argument carries."""
+    variant = "İsa@example.com"
+    lowered = scalar(app_user, "select lower(%s::text)", (variant,))
+    for _ in range(3):
+        app_user.execute("select app.sign_in_attempt(%s collate \"C\", 'x', 'guess')", (variant,))
+    key = "email:" + lowered
+    assert failures(app_user, key) == 3
+    assert failures(app_user, "email:" + variant) in (0, 3)  # the same key, or none of its own
+    assert lowered == variant or failures(app_user, "email:" + variant) == 0
+
+
+def test_an_empty_email_locks_nobody_else_out(app_user: Connection, stored: str) -> None:
+    for _ in range(6):
+        app_user.execute("select app.sign_in_attempt('', 'x', 'y')")
+    assert sign_in(app_user, attempt(app_user, right(stored))) == ("ok", "ada")
