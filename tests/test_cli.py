@@ -208,7 +208,7 @@ def test_serve_with_several_workers(tmp_path: Path, database_url: str) -> None:
     ) as base:
         for n in range(6):
             created = httpx.post(f"{base}/api/tasks", json={"title": f"t{n}"}, headers=auth())
-            assert created.status_code == 201
+            assert created.status_code == 201, created.text
         assert len(httpx.get(f"{base}/api/tasks", headers=auth()).json()) == 6
 
 

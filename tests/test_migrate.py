@@ -2,6 +2,7 @@
 again, and migrating twice changes nothing."""
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import LiteralString
 
@@ -9,7 +10,15 @@ import psycopg
 import pytest
 from psycopg import Connection, sql
 
-from api.database.migrate import MIGRATION_LOCK, MIGRATIONS_SCHEMA, migrate, rollback
+from api.database.migrate import (
+    MIGRATION_LOCK,
+    MIGRATIONS_SCHEMA,
+    POLICY_TABLES,
+    REPEATABLE_TABLE,
+    SQL_DIR,
+    migrate,
+    rollback,
+)
 from api.database.requests import REQUEST_CONTEXT
 from api.identity import accounts
 from tests.sql.helpers import expected_json
@@ -117,6 +126,65 @@ def test_migrating_a_migrated_database_applies_nothing(conn: Connection, databas
     assert migrate(database_url) == []
     assert applied(conn) == ALL
     assert policies(conn) == EXPECTED_POLICIES
+
+
+def forget_repeatable_digest(conn: Connection) -> None:
+    """As if a file in sql/functions or sql/policies had changed since the last migrate."""
+    conn.execute(sql.SQL("update {} set digest = 'changed'").format(REPEATABLE_TABLE))
+
+
+def test_migrating_again_with_nothing_changed_locks_no_table(
+    conn: Connection, database_url: str
+) -> None:
+    """What a second worker, a replica or a restart does while others serve: it must not wait
+    for their requests (a reader holds app.tasks here), nor make them wait."""
+    conn.execute("drop policy select_own on app.tasks")  # left as it is: nothing changed
+    with psycopg.connect(database_url) as reader, reader.transaction():
+        reader.execute("lock table app.tasks in access share mode")
+        with ThreadPoolExecutor(1) as pool:
+            assert pool.submit(migrate, database_url).result(timeout=10) == []
+    assert ("tasks", "select_own") not in policies(conn)
+    forget_repeatable_digest(conn)
+    assert migrate(database_url) == []
+    assert policies(conn) == EXPECTED_POLICIES
+
+
+def test_the_repeatable_step_locks_every_table_that_has_policies() -> None:
+    assert sorted(path.stem for path in (SQL_DIR / "policies").glob("*.sql")) == sorted(
+        POLICY_TABLES
+    )
+
+
+def test_the_repeatable_step_gives_way_to_a_request_instead_of_deadlocking_it(
+    conn: Connection, database_url: str
+) -> None:
+    """A request holds app.tasks and then reads app.users, which the step has locked while it
+    waits for app.tasks: a deadlock, unless the step gives up its locks first (and before
+    PostgreSQL's deadlock detector picks a victim, after deadlock_timeout); it then tries again
+    once the request is done."""
+    forget_repeatable_digest(conn)
+    with psycopg.connect(database_url) as request, ThreadPoolExecutor(1) as pool:
+        with request.transaction():
+            request.execute("lock table app.tasks in row exclusive mode")
+            migrating = pool.submit(migrate, database_url)
+            deadline = time.monotonic() + 10
+            while not holds(
+                conn,
+                "select exists (select from pg_catalog.pg_locks where not granted"
+                " and relation = 'app.tasks'::regclass and mode = 'AccessExclusiveLock')",
+            ):
+                assert time.monotonic() < deadline, "the step never waited for app.tasks"
+                time.sleep(0.01)
+            started = time.monotonic()
+            request.execute("select count(*) from app.users")
+            waited = time.monotonic() - started
+        assert migrating.result(timeout=70) == []
+    deadlock_timeout = conn.execute("select current_setting('deadlock_timeout')").fetchone()
+    assert waited < 0.9, (waited, deadlock_timeout)
+    assert policies(conn) == EXPECTED_POLICIES
+    digest = conn.execute(sql.SQL("select digest from {}").format(REPEATABLE_TABLE)).fetchone()
+    assert digest is not None
+    assert digest != ("changed",)
 
 
 def columns(conn: Connection) -> list[str]:
