@@ -155,6 +155,7 @@ def test_purge_deletes_what_is_past_the_configured_periods(
         "purged 0 from app_private.refresh_tokens",
         "purged 0 from app_private.revoked_access_tokens",
         "purged 0 from app_private.auth_failures",
+        "purged 0 from app_private.sign_in_attempts",
         "purged 0 from app.task_tombstones",
     ]
     assert conn.execute("select count(*) from app.audit_events").fetchone() == (1,)

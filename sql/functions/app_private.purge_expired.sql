@@ -48,6 +48,13 @@ begin
     returning 1)
     select 'app_private.auth_failures', pg_catalog.count(*) from gone;
 
+  -- A password attempt is compared within 5 minutes or never (app_private.take_attempt). Each
+  -- new attempt deletes those older too (app.sign_in_attempt); this is for when none comes.
+  return query with gone as (
+    delete from app_private.sign_in_attempts as a
+     where a.created_at < pg_catalog.now() - interval '5 minutes' returning 1)
+    select 'app_private.sign_in_attempts', pg_catalog.count(*) from gone;
+
   -- A deleted task's id, kept for the change feed; each user whose tombstones go remembers the
   -- highest number that went, and a cursor below it answers 410 (app.task_changes). The
   -- policies on both tables let the owner reach every user's rows while the cutoff is named.
@@ -71,5 +78,5 @@ end
 $$;
 
 comment on function app_private.purge_expired(interval, interval, interval, interval) is
-  'Deletes audit events, refresh families, revocations, rate-limit rows, tombstones past retention.';
+  'Deletes audit events, refresh families, revocations, rate-limit rows, password attempts, tombstones past retention.';
 revoke all on function app_private.purge_expired(interval, interval, interval, interval) from public;

@@ -55,12 +55,19 @@ def test_the_purge_deletes_what_is_past_its_period_and_keeps_the_rest(owner: Con
         " ('email:old@example.com', 3, now() - interval '2 days'),"
         " ('client:10.0.0.1', 3, now() - interval '10 minutes')"
     )
+    owner.execute(
+        "insert into app_private.sign_in_attempts"
+        " (email, client_address, password_parameters, password_digest, created_at)"
+        " select 'ada@example.com', '', '', sha256(''::bytea), now() - age"
+        " from unnest(array[interval '6 minutes', interval '4 minutes']) as age"
+    )
 
     assert rows(owner, PURGE, PERIODS) == [
         ("app.audit_events", 1),
         ("app_private.refresh_tokens", 2),
         ("app_private.revoked_access_tokens", 1),
         ("app_private.auth_failures", 1),
+        ("app_private.sign_in_attempts", 1),
         ("app.task_tombstones", 0),
     ]
 
@@ -70,7 +77,10 @@ def test_the_purge_deletes_what_is_past_its_period_and_keeps_the_rest(owner: Con
     ]
     assert rows(owner, "select count(*) from app_private.revoked_access_tokens") == [(1,)]
     assert rows(owner, "select key from app_private.auth_failures") == [("client:10.0.0.1",)]
-    assert [count for _, count in rows(owner, PURGE, PERIODS)] == [0, 0, 0, 0, 0]  # idempotent
+    assert rows(
+        owner, "select created_at > now() - interval '5 minutes' from app_private.sign_in_attempts"
+    ) == [(True,)]
+    assert [count for _, count in rows(owner, PURGE, PERIODS)] == [0] * 6  # idempotent
 
 
 def test_a_rate_limit_window_still_running_is_never_purged(owner: Connection) -> None:
