@@ -33,6 +33,7 @@ import argparse
 import os
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -173,8 +174,13 @@ def step(name: str) -> Iterator[None]:
     print(f" {time.perf_counter() - start:.1f} s", flush=True)
 
 
-def make_token(sub: str, secret: str, expires_in: int) -> str:
-    return jwt.encode({"sub": sub, "exp": int(time.time()) + expires_in}, secret, algorithm="HS256")
+def make_token(sub: str, secret: str, expires_in: int, *, token_id: bool = False) -> str:
+    """An HS256 JWT for `sub`; with `token_id`, a `jti` as the API's own access tokens carry,
+    which makes every request check it against the revocations (app.begin_request)."""
+    claims: dict[str, object] = {"sub": sub, "exp": int(time.time()) + expires_in}
+    if token_id:
+        claims["jti"] = str(uuid.uuid4())
+    return jwt.encode(claims, secret, algorithm="HS256")
 
 
 def write_lines(path: Path, lines: list[str]) -> None:
@@ -265,18 +271,26 @@ def refill_delete_pool(database_url: str, results: Path, rows: int) -> int:
 
 
 def write_tokens(
-    database_url: str, layout: Layout, tokens_path: Path, secret: str, ttl: int
+    database_url: str,
+    layout: Layout,
+    tokens_path: Path,
+    secret: str,
+    ttl: int,
+    *,
+    token_ids: bool,
 ) -> None:
     results = tokens_path.parent
+
+    def token(sub: str) -> str:
+        return make_token(sub, secret, ttl, token_id=token_ids)
+
     with step("tokens"):
-        normal = [make_token(user_id("user", n), secret, ttl) for n in range(1, layout.users + 1)]
+        normal = [token(user_id("user", n)) for n in range(1, layout.users + 1)]
         write_lines(tokens_path, normal)
         for size in layout.big_sizes:
             ids = [big_user_id(size, k) for k in range(1, layout.big_per_size + 1)]
-            write_lines(results / f"tokens-{size}.txt", [make_token(i, secret, ttl) for i in ids])
-        writers = [
-            make_token(user_id("write", n), secret, ttl) for n in range(1, layout.write_users + 1)
-        ]
+            write_lines(results / f"tokens-{size}.txt", [token(i) for i in ids])
+        writers = [token(user_id("write", n)) for n in range(1, layout.write_users + 1)]
         write_lines(results / "tokens-write.txt", writers)
     with step("tasks.txt: one task per normal user"), psycopg.connect(database_url) as conn:
         picked = conn.execute(PICK_TASKS).fetchall()
@@ -342,6 +356,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     top.add_argument("--tokens", type=Path, default=RESULTS / "tokens.txt")
     top.add_argument("--expires-in", type=float, default=24, help="token lifetime in hours")
     top.add_argument(
+        "--token-ids",
+        action="store_true",
+        help="give every token a jti, as the API's own access tokens have: each request then "
+        "checks it against the revocations (default: sub and exp only)",
+    )
+    top.add_argument(
         "--reset",
         action="store_true",
         help="first truncate app.tasks and app.users (all users), cascading to the tables that "
@@ -388,7 +408,7 @@ def main(argv: list[str] | None = None) -> None:
                 "run with --reset to truncate app.tasks and app.users and seed again"
             )
     ttl = int(args.expires_in * 3600)
-    write_tokens(url, layout, args.tokens, args.secret, ttl)
+    write_tokens(url, layout, args.tokens, args.secret, ttl, token_ids=args.token_ids)
     with step(f"delete pool: {args.delete_pool} tasks of the write users"):
         refill_delete_pool(url, args.tokens.parent, args.delete_pool)
     with step(f"accounts: {args.accounts} built-in accounts for the signin scenario"):

@@ -1,5 +1,6 @@
-"""sql/migrations/0008_add_task_fields.sql: the checks that mirror api/models.py hold for raw SQL
-as the request role, and app.query_tasks, called by hand with any query, answers only the
+"""The fields of migration 0008: the checks that mirror api/models.py (app.tasks' constraints,
+and sql/functions/app_private.tags_are_valid.sql and extra_is_valid.sql) hold for raw SQL as the
+request role, and app.query_tasks, called by hand with any query, answers only the
 caller's tasks (row-level security decides, not the function)."""
 
 import json
