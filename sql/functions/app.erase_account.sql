@@ -21,7 +21,7 @@ create or replace function app.erase_account(
   client_address text, user_agent text, request_id text
 ) returns void
 language plpgsql volatile security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   erased text := app.current_user_id();

@@ -4,7 +4,7 @@
 create or replace function app.own_account()
 returns table (email text, password_parameters text)
 language sql stable security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   select a.email, app_private.hash_parameters(a.password_hash)
     from app_private.accounts as a

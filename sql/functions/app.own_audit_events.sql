@@ -6,7 +6,7 @@ returns table (
   event text, client_address text, user_agent text, request_id text, created_at timestamptz
 )
 language sql stable security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   select e.event, e.client_address, e.user_agent, e.request_id, e.created_at
     from app.audit_events as e

@@ -5,7 +5,7 @@ returns table (
   family_id uuid, signed_in_at timestamptz, last_refreshed_at timestamptz, expires_at timestamptz
 )
 language sql stable security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   select r.family_id, pg_catalog.min(r.created_at), pg_catalog.max(r.created_at),
          pg_catalog.max(r.expires_at)

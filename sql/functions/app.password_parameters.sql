@@ -3,7 +3,7 @@
 -- API hashes the password it was given with these, and app.sign_in compares.
 create or replace function app.password_parameters(email text) returns text
 language sql stable security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   select app_private.hash_parameters(a.password_hash)
     from app_private.accounts as a

@@ -10,7 +10,7 @@ create or replace function app.rotate_refresh_token(
   access_token_id uuid, access_expires_at timestamptz
 ) returns table (outcome text, user_id text, family_id uuid)
 language plpgsql volatile security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   presented app_private.refresh_tokens;

@@ -23,7 +23,7 @@ create or replace function app.sign_in(
   user_agent text, request_id text
 ) returns table (outcome text, user_id text, name text, created_at timestamptz)
 language plpgsql volatile security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   attempt app_private.sign_in_attempts;

@@ -11,7 +11,7 @@ create or replace function app.sign_in_attempt(
   email text, client_address text, password_hash text
 ) returns table (attempt_id uuid, wait_seconds integer)
 language plpgsql volatile security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   client text := pg_catalog.left(coalesce(sign_in_attempt.client_address, ''), 64);

@@ -5,7 +5,7 @@ create or replace function app.sign_out(
   refresh_hash bytea, access_token_id uuid, access_expires_at timestamptz
 ) returns void
 language plpgsql volatile security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   if sign_out.access_token_id is not null then

@@ -14,7 +14,7 @@ create or replace function app.sign_up(
   access_token_id uuid, access_expires_at timestamptz
 ) returns table (outcome text, id text, created_at timestamptz, wait_seconds integer)
 language plpgsql volatile security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   new_id text := pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', '');

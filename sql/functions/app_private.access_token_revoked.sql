@@ -5,7 +5,7 @@
 -- session (how-to/benchmark.md, "Functions on every request").
 create or replace function app_private.access_token_revoked(token_id uuid) returns boolean
 language plpgsql stable security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   return exists (

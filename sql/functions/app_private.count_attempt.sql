@@ -9,7 +9,7 @@
 create or replace function app_private.count_attempt(email text, client_address text)
 returns integer
 language plpgsql volatile security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   -- The database's own collation, whatever the caller's argument carries: lower() under "C"

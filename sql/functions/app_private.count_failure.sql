@@ -4,7 +4,7 @@
 -- the transaction ends, so that concurrent counts of one key come one after another.
 create or replace function app_private.count_failure(key text) returns integer
 language sql volatile security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   insert into app_private.auth_failures as f (key, failures, window_started_at)
   values (count_failure.key, 1, pg_catalog.now())

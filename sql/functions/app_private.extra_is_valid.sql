@@ -5,7 +5,7 @@
 -- every statement), and `{}`, the common case, skips the checks.
 create or replace function app_private.extra_is_valid(extra jsonb) returns boolean
 language plpgsql immutable strict parallel safe
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   if extra_is_valid.extra = '{}'::jsonb then

@@ -3,7 +3,7 @@
 create or replace function app_private.hash_matches(password_hash text, digest bytea)
 returns boolean
 language sql immutable parallel safe
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   select coalesce(
     pg_catalog.sha256(pg_catalog.convert_to(hash_matches.password_hash, 'UTF8'))

@@ -3,7 +3,7 @@
 -- password it was given, and the database compares the result with the hash it holds.
 create or replace function app_private.hash_parameters(password_hash text) returns text
 language sql immutable strict parallel safe
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$ select pg_catalog.regexp_replace(hash_parameters.password_hash, '[$][^$]*$', '') $$;
 
 comment on function app_private.hash_parameters(text) is

@@ -8,7 +8,7 @@ create or replace function app_private.issue_refresh_token(
   access_token_id uuid, access_expires_at timestamptz
 ) returns void
 language sql volatile security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   insert into app_private.refresh_tokens
     (family_id, user_id, token_hash, expires_at, access_token_id, access_expires_at)

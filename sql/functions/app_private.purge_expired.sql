@@ -11,7 +11,7 @@ create or replace function app_private.purge_expired(
   tombstones_after interval default interval '30 days'  -- age of a deleted task's tombstone
 ) returns table (purged_from text, purged_rows bigint)
 language plpgsql volatile
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   audit_cutoff timestamptz := pg_catalog.now() - purge_expired.audit_events_after;

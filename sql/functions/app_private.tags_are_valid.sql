@@ -6,7 +6,7 @@
 -- no tags, the common case, now skips the subquery.
 create or replace function app_private.tags_are_valid(tags text[]) returns boolean
 language plpgsql immutable strict parallel safe
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   if pg_catalog.cardinality(tags_are_valid.tags) = 0 then

@@ -4,7 +4,7 @@
 create or replace function app_private.take_attempt(attempt_id uuid)
 returns setof app_private.sign_in_attempts
 language sql volatile security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   delete from app_private.sign_in_attempts as a
    where a.id = take_attempt.attempt_id

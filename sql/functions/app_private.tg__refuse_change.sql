@@ -2,7 +2,7 @@
 -- are refused.
 create or replace function app_private.tg__refuse_change() returns trigger
 language plpgsql volatile
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   raise exception '% is append-only', tg_table_schema || '.' || tg_table_name

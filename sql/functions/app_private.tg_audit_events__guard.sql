@@ -7,7 +7,7 @@
 -- mistake; the request role has no update or delete grant on the table in the first place.
 create or replace function app_private.tg_audit_events__guard() returns trigger
 language plpgsql volatile
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   if tg_op = 'DELETE' and old.created_at <

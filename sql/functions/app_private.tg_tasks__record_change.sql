@@ -15,7 +15,7 @@
 -- current user (an erasure's cascade, maintenance) is not recorded: nobody is left to sync it.
 create or replace function app_private.tg_tasks__record_change() returns trigger
 language plpgsql volatile security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   seq bigint;

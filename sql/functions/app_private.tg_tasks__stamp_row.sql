@@ -5,7 +5,7 @@
 -- finds no row when the task has moved on.
 create or replace function app_private.tg_tasks__stamp_row() returns trigger
 language plpgsql volatile
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   if new.id is distinct from old.id

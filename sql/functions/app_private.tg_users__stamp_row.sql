@@ -2,7 +2,7 @@
 -- updated_at moves to now().
 create or replace function app_private.tg_users__stamp_row() returns trigger
 language plpgsql volatile
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   if new.id is distinct from old.id or new.created_at is distinct from old.created_at then
