@@ -46,19 +46,25 @@ hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # Where that policy is refused, the threads fall back to this nice value.
 HASHING_NICENESS = 10
 # What the database holds every stored hash to (migration 0010's check): argon2id, version 19,
-# a 32-byte hash. Parameters and salt are what app.password_parameters hands out.
+# a 32-byte hash. Parameters and salt are what app.password_parameters hands out; this process
+# takes salts of 8 to 64 bytes (11 to 86 base64 characters; it makes 16).
 PARAMETERS = re.compile(
     r"[$]argon2id[$]v=19[$]m=(?P<memory>[0-9]+),t=(?P<time>[0-9]+),p=(?P<lanes>[0-9]+)"
-    r"[$](?P<salt>[A-Za-z0-9+/]{11,})"
+    r"[$](?P<salt>[A-Za-z0-9+/]{11,86})"
 )
+MAX_PARAMETERS_LENGTH = 160  # a 64-byte salt's parameters are about 120 characters
 HASH_LENGTH = hasher.hash_len
-# The most a stored hash may ask of this process: four times today's parameters. A hash is only
-# ever made here, with `hasher`, but raw SQL can sign up an account with a hash of its own
-# making; that must not make each sign-in against it take gigabytes or seconds: such an
-# account cannot sign in. Raise these with the parameters.
+# The most a stored hash may ask of this process. A hash is only ever made here, with
+# `hasher`, but raw SQL can sign up an account with a hash of its own making; that must not
+# make each sign-in against it take gigabytes, seconds or more than one thread: such an
+# account cannot sign in. Memory and passes each up to four times today's, and their product
+# (argon2's work) too, so that both at once cost no more than four of today's hashes; lanes
+# no more than today's, which the hashing queue's one hash per core assumes. Raise these with
+# the parameters.
 MAX_MEMORY_KIB = 4 * hasher.memory_cost
 MAX_TIME_COST = 4 * hasher.time_cost
-MAX_LANES = 4 * hasher.parallelism
+MAX_WORK = 4 * hasher.memory_cost * hasher.time_cost
+MAX_LANES = hasher.parallelism
 
 
 def _lower_priority() -> None:
@@ -121,16 +127,32 @@ def parameters_of(password_hash: str) -> str:
 _DUMMY_PARAMETERS = parameters_of(hasher.hash(secrets.token_urlsafe(16)))
 
 
-def make_hash(parameters: str, password: str) -> str | None:
-    """The encoded argon2id hash of `password` with these parameters and salt; None when they
-    are not ones this process makes or accepts."""
+def accepted(parameters: str | None) -> tuple[int, int, int, str] | None:
+    """(memory, passes, lanes, salt) of parameters this process hashes with; None for those it
+    refuses (see MAX_WORK)."""
+    if parameters is None or len(parameters) > MAX_PARAMETERS_LENGTH:
+        return None
     match = PARAMETERS.fullmatch(parameters)
     if match is None:
         return None
     memory, time_cost, lanes = (int(match[name]) for name in ("memory", "time", "lanes"))
-    if memory > MAX_MEMORY_KIB or time_cost > MAX_TIME_COST or lanes > MAX_LANES:
+    if (
+        memory > MAX_MEMORY_KIB
+        or time_cost > MAX_TIME_COST
+        or memory * time_cost > MAX_WORK
+        or lanes > MAX_LANES
+    ):
         return None
-    salt = match["salt"]
+    return memory, time_cost, lanes, match["salt"]
+
+
+def make_hash(parameters: str, password: str) -> str | None:
+    """The encoded argon2id hash of `password` with these parameters and salt; None when they
+    are not ones this process makes or accepts."""
+    parts = accepted(parameters)
+    if parts is None:
+        return None
+    memory, time_cost, lanes, salt = parts
     try:
         salt_bytes = base64.b64decode(salt + "=" * (-len(salt) % 4), validate=True)
     except binascii.Error:
@@ -171,13 +193,10 @@ async def hash_with(parameters: str | None, password: str) -> str:
 def needs_rehash(parameters: str | None) -> bool:
     """Whether a stored hash with these parameters was made with other ones than today's: a
     sign-in then also sends a new hash (app.sign_in stores it if the password was right)."""
-    match = PARAMETERS.fullmatch(parameters or "")
-    if match is None:
-        return False
-    used = (int(match["memory"]), int(match["time"]), int(match["lanes"]))
-    if used[0] > MAX_MEMORY_KIB or used[1] > MAX_TIME_COST or used[2] > MAX_LANES:
+    parts = accepted(parameters)
+    if parts is None:
         return False  # refused by make_hash: that account cannot sign in to be upgraded
-    return used != (hasher.memory_cost, hasher.time_cost, hasher.parallelism)
+    return parts[:3] != (hasher.memory_cost, hasher.time_cost, hasher.parallelism)
 
 
 @dataclass(frozen=True)

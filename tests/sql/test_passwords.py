@@ -276,10 +276,15 @@ def test_parameters_this_process_would_not_run_are_refused() -> None:
     salt = "c2FsdHNhbHRzYWx0"
     assert accounts.make_hash(f"$argon2id$v=19$m=8192,t=1,p=1${salt}", PASSWORD) is not None
     memory, passes = 4 * accounts.hasher.memory_cost + 1, 4 * accounts.hasher.time_cost + 1
+    most_memory, most_passes = accounts.MAX_MEMORY_KIB, accounts.MAX_TIME_COST
     for parameters in (
         f"$argon2id$v=19$m={memory},t=1,p=1${salt}",
         f"$argon2id$v=19$m=8192,t={passes},p=1${salt}",
-        f"$argon2id$v=19$m=8192,t=1,p=64${salt}",
+        f"$argon2id$v=19$m={most_memory},t={most_passes},p=1${salt}",  # 16 hashes' work
+        f"$argon2id$v=19$m=8192,t=1,p={accounts.hasher.parallelism + 1}${salt}",
+        f"$argon2id$v=19$m=8192,t=1,p=1${'A' * 87}",  # a salt over 64 bytes
+        f"$argon2id$v=19$m=8192,t=1,p=1${'A' * 5_000_000}",
+        f"$argon2id$v=19$m={'0' * 200}8192,t=1,p=1${salt}",
         f"$argon2id$v=19$m=1,t=1,p=1${salt}",  # below argon2's own minimum
         "$argon2id$v=19$m=8192,t=1,p=1$!!!!!!!!!!!!",
         "",
