@@ -35,12 +35,14 @@ ALL = [
     "0008_add_task_fields",
     "0009_record_task_changes",
     "0010_check_passwords_in_the_database",
+    "0011_bound_password_salts",
 ]
 NEWEST = ALL[-1]
 V0006 = "0006_check_versions_and_store_json"
 V0007 = "0007_add_erasure_and_retention"
 V0008 = "0008_add_task_fields"
 V0009 = "0009_record_task_changes"
+V0010 = "0010_check_passwords_in_the_database"
 
 # The request functions whose OUT parameters 0006 changed, and those that read public_json: the
 # version before creates its own with create or replace, which needs these gone first.
@@ -228,6 +230,12 @@ def test_rollback_one_step_removes_only_the_newest_migration(
     assert existing(conn, PASSWORD_FUNCTIONS) == list(PASSWORD_FUNCTIONS)
 
     assert rollback(database_url) == [NEWEST]
+    assert holds(
+        conn,
+        "select app_private.is_password_hash('$argon2id$v=19$m=1,t=1,p=1$'"
+        " || repeat('A', 87) || '$' || repeat('A', 43))",
+    )  # 0010's check again
+    assert rollback(database_url) == [V0010]
     assert existing(conn, PASSWORD_FUNCTIONS) == []
     assert password_hash_checked(conn) is False
     assert rollback(database_url) == [V0009]
@@ -336,6 +344,7 @@ def test_0006_fills_public_json_for_the_tasks_already_there(
     TimeZone is not UTC) get their JSON when it applies, as if they had been written after,
     whatever the TimeZone of the session that migrates."""
     assert rollback(database_url) == [NEWEST]
+    assert rollback(database_url) == [V0010]
     assert rollback(database_url) == [V0009]
     assert rollback(database_url) == [V0008]
     assert rollback(database_url) == [V0007]
@@ -356,7 +365,7 @@ def test_0006_fills_public_json_for_the_tasks_already_there(
         )
         conn.execute("update app.tasks set completed = not completed where user_id = 'bob'")
 
-    assert migrate(database_url) == [V0006, V0007, V0008, V0009, NEWEST]
+    assert migrate(database_url) == [V0006, V0007, V0008, V0009, V0010, NEWEST]
 
     ids = [row[0] for row in conn.execute("select id from app.tasks order by id").fetchall()]
     assert len(ids) == 3
@@ -374,6 +383,7 @@ def test_0007_rolls_back_to_an_audit_trail_without_exceptions(
     everyone again, the purge's cutoff no longer opening it."""
     conn.execute("insert into app.audit_events (event, user_id) values ('account_erased', 'x')")
     assert rollback(database_url) == [NEWEST]
+    assert rollback(database_url) == [V0010]
     assert rollback(database_url) == [V0009]
     assert rollback(database_url) == [V0008]
     assert rollback(database_url) == [V0007]
@@ -393,7 +403,7 @@ def test_0007_rolls_back_to_an_audit_trail_without_exceptions(
         conn.execute("select set_config('app.audit_purge_before', 'infinity', true)")
         with pytest.raises(psycopg.Error, match="append-only"):
             conn.execute("delete from app.audit_events")
-    assert migrate(database_url) == [V0007, V0008, V0009, NEWEST]
+    assert migrate(database_url) == [V0007, V0008, V0009, V0010, NEWEST]
 
 
 # The functions through which the database checks passwords (0010), which its rollback drops.
@@ -434,16 +444,17 @@ def test_0010_keeps_the_hashes_and_checks_them_when_it_applies_again(
         (password_hash,),
     )
     assert rollback(database_url) == [NEWEST]
+    assert rollback(database_url) == [V0010]
     conn.execute(
         "insert into app_private.accounts (user_id, email, password_hash)"
         " values ('eve', 'eve@example.com', 'bcrypt, say')"
     )
     with pytest.raises(psycopg.errors.CheckViolation, match="1 account"):
         migrate(database_url)
-    assert applied(conn) == ALL[:-1]
+    assert applied(conn) == ALL[:-2]
     conn.execute("delete from app_private.accounts where user_id = 'eve'")
 
-    assert migrate(database_url) == [NEWEST]
+    assert migrate(database_url) == [V0010, NEWEST]
     assert password_hash_checked(conn)
     conn.autocommit = True  # the attempt commits before it is compared
     cur = conn.execute(
@@ -457,6 +468,26 @@ def test_0010_keeps_the_hashes_and_checks_them_when_it_applies_again(
         attempt,
     )
     assert cur.fetchone() == ("ok", "ada")
+
+
+def test_0011_refuses_a_salt_over_64_bytes_and_stops_on_one_already_stored(
+    conn: Connection, database_url: str
+) -> None:
+    made = accounts.hasher.hash("correct horse battery staple")
+    long_salt = "$argon2id$v=19$m=19456,t=2,p=1$" + "A" * 87 + "$" + "A" * 43
+    conn.execute("insert into app.users (id) values ('ada'), ('eve')")
+    add = "insert into app_private.accounts (user_id, email, password_hash) values (%s, %s, %s)"
+    conn.execute(add, ("ada", "ada@example.com", made))
+    with pytest.raises(psycopg.errors.CheckViolation):
+        conn.execute(add, ("eve", "eve@example.com", long_salt))
+    assert rollback(database_url) == [NEWEST]
+    conn.execute(add, ("eve", "eve@example.com", long_salt))
+    with pytest.raises(psycopg.errors.CheckViolation, match="1 account"):
+        migrate(database_url)
+    assert applied(conn) == ALL[:-1]
+    conn.execute("delete from app_private.accounts where user_id = 'eve'")
+    assert migrate(database_url) == [NEWEST]
+    assert conn.execute("select count(*) from app_private.accounts").fetchone() == (1,)
 
 
 ERASURE_FUNCTIONS = (
@@ -510,6 +541,7 @@ def test_0009_numbers_the_tasks_already_there_and_keeps_their_versions(
     """Tasks written before 0009 get change numbers in the order of their last update, their
     owners a counter at the highest, and nothing else about them changes."""
     assert rollback(database_url) == [NEWEST]
+    assert rollback(database_url) == [V0010]
     assert rollback(database_url) == [V0009]
     conn.execute("insert into app.users (id) values ('alice'), ('bob')")
     conn.execute(
@@ -520,7 +552,7 @@ def test_0009_numbers_the_tasks_already_there_and_keeps_their_versions(
     conn.execute("update app.tasks set completed = true where title = 'bobs'")
     before = conn.execute("select id, version, public_json from app.tasks order by id").fetchall()
 
-    assert migrate(database_url) == [V0009, NEWEST]
+    assert migrate(database_url) == [V0009, V0010, NEWEST]
 
     after = conn.execute("select id, version, public_json from app.tasks order by id").fetchall()
     assert after == before

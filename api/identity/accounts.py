@@ -45,7 +45,7 @@ hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # cores busy, sign-in gets only the CPU they leave (how-to/benchmark.md has the numbers).
 # Where that policy is refused, the threads fall back to this nice value.
 HASHING_NICENESS = 10
-# What the database holds every stored hash to (migration 0010's check): argon2id, version 19,
+# What the database holds every stored hash to (migrations 0010 and 0011): argon2id, version 19,
 # a 32-byte hash. Parameters and salt are what app.password_parameters hands out; this process
 # takes salts of 8 to 64 bytes (11 to 86 base64 characters; it makes 16).
 PARAMETERS = re.compile(

@@ -346,6 +346,30 @@ async def test_a_hash_with_old_parameters_is_replaced_on_sign_in(
     assert (await sign_in(client)).status_code == 200
 
 
+@pytest.mark.parametrize(
+    "parameters",
+    [
+        "m=78000,t=8,p=1$c2FsdHNhbHRzYWx0",  # about 16 of today's hashes
+        "m=19456,t=2,p=4$c2FsdHNhbHRzYWx0",  # four threads a hash
+    ],
+)
+async def test_a_stored_hash_this_service_would_not_run_is_a_counted_401(
+    client: httpx.AsyncClient, conn: psycopg.Connection, parameters: str
+) -> None:
+    """What raw SQL could store, for every sign-in against it to cost: refused before hashing,
+    answered as a wrong password, and counted. (A salt over 64 bytes cannot be stored at all:
+    migration 0011, tests/test_migrate.py.)"""
+    await sign_up(client)
+    stored = f"$argon2id$v=19${parameters}$" + "A" * 43
+    assert accounts.accepted(accounts.parameters_of(stored)) is None
+    conn.execute("update app_private.accounts set password_hash = %s", (stored,))
+    answered = await sign_in(client)
+    assert answered.status_code == 401, answered.text
+    assert conn.execute(
+        "select failures from app_private.auth_failures where key = 'email:ada@example.com'"
+    ).fetchone() == (1,)
+
+
 async def test_a_refused_sign_up_is_counted_and_audited(
     client: httpx.AsyncClient, conn: psycopg.Connection
 ) -> None:
