@@ -123,10 +123,11 @@ def test_migrate_and_rollback_commands(tmp_path: Path, database_url: str) -> Non
         "applied: nothing pending"
     )
     one = run("rollback", cwd=tmp_path, DATABASE_URL=database_url)
-    assert one.stdout.strip() == "rolled back: 0010_check_passwords_in_the_database"
+    assert one.stdout.strip() == "rolled back: 0011_bound_password_salts"
     rest = run("rollback", "--all", cwd=tmp_path, DATABASE_URL=database_url)
     assert rest.stdout.strip() == (
-        "rolled back: 0009_record_task_changes, 0008_add_task_fields,"
+        "rolled back: 0010_check_passwords_in_the_database, 0009_record_task_changes,"
+        " 0008_add_task_fields,"
         " 0007_add_erasure_and_retention, 0006_check_versions_and_store_json,"
         " 0005_request_functions, 0004_create_identity, 0003_create_tasks, 0002_create_users,"
         " 0001_create_schemas_and_roles"
@@ -136,7 +137,7 @@ def test_migrate_and_rollback_commands(tmp_path: Path, database_url: str) -> Non
         "applied: 0001_create_schemas_and_roles, 0002_create_users, 0003_create_tasks,"
         " 0004_create_identity, 0005_request_functions, 0006_check_versions_and_store_json,"
         " 0007_add_erasure_and_retention, 0008_add_task_fields, 0009_record_task_changes,"
-        " 0010_check_passwords_in_the_database"
+        " 0010_check_passwords_in_the_database, 0011_bound_password_salts"
     )
 
 
